@@ -1,0 +1,278 @@
+"""The architecture registry: one entry per architecture, built by a function.
+
+Adding an architecture is one ``_register(Architecture(...))`` call here; every
+page, the CLI and the tests pick it up from ``REGISTRY``.
+
+Build functions return an uncompiled ``keras.Model`` taking float32
+(N, 28, 28, 1) in [0, 1] and giving softmax probabilities (N, 10). Keras is
+imported inside them so that importing this module stays fast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adadelta", "nadam")
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """One registry entry: what the model is, how to build it, and how it trains by default."""
+
+    name: str
+    description: str
+    source: str
+    build: Callable[[], object]
+    optimizer: str
+    learning_rate: float
+    batch_size: int
+    epochs: int
+    momentum: float | None = None
+    early_stopping: bool = False
+    early_stopping_patience: int = 2
+    augment: bool = False
+    lr_schedule: str = "constant"
+    weight_decay: float | None = None
+    label_smoothing: float = 0.0
+
+
+REGISTRY: dict[str, Architecture] = {}
+
+
+def _register(arch: Architecture) -> None:
+    if arch.optimizer not in OPTIMIZERS:
+        raise ValueError(f"{arch.name}: unknown optimizer {arch.optimizer!r}")
+    REGISTRY[arch.name] = arch
+
+
+class UnknownArchitecture(KeyError):
+    """An architecture name that is not in the registry."""
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+def get_architecture(name: str) -> Architecture:
+    """The registry entry called ``name``; raises UnknownArchitecture listing the valid names."""
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise UnknownArchitecture(
+            f"unknown architecture {name!r}; choose one of: {', '.join(REGISTRY)}"
+        ) from None
+
+
+def count_params(name: str) -> int:
+    """Number of parameters of architecture ``name`` (builds it once, cached)."""
+    if name not in _PARAM_COUNTS:
+        _PARAM_COUNTS[name] = int(get_architecture(name).build().count_params())
+    return _PARAM_COUNTS[name]
+
+
+_PARAM_COUNTS: dict[str, int] = {}
+
+
+def make_optimizer(name: str, learning_rate, momentum: float | None = None, weight_decay=None):
+    """A Keras optimizer by registry name; ``learning_rate`` may be a float or a schedule."""
+    import keras
+
+    if name == "sgd":
+        return keras.optimizers.SGD(learning_rate=learning_rate, momentum=momentum or 0.0)
+    if name == "adam":
+        return keras.optimizers.Adam(learning_rate=learning_rate)
+    if name == "adamw":
+        return keras.optimizers.AdamW(learning_rate=learning_rate, weight_decay=weight_decay or 1e-4)
+    if name == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate=learning_rate)
+    if name == "adadelta":
+        return keras.optimizers.Adadelta(learning_rate=learning_rate)
+    if name == "nadam":
+        return keras.optimizers.Nadam(learning_rate=learning_rate)
+    raise ValueError(f"unknown optimizer {name!r}; choose one of: {', '.join(OPTIMIZERS)}")
+
+
+def _sequential(name: str, layers: list) -> object:
+    import keras
+
+    return keras.Sequential([keras.Input(shape=(28, 28, 1)), *layers], name=name)
+
+
+# --- The seed architectures -------------------------------------------------------
+
+
+def build_mlp():
+    from keras import layers
+
+    hidden = []
+    for _ in range(3):
+        hidden += [layers.Dense(500, activation="relu"), layers.Dropout(0.2)]
+    return _sequential(
+        "mlp", [layers.Flatten(), *hidden, layers.Dense(10, activation="softmax")]
+    )
+
+
+def build_simple_cnn():
+    from keras import layers
+
+    return _sequential(
+        "simple_cnn",
+        [
+            layers.Conv2D(32, 3, activation="relu"),
+            layers.MaxPooling2D(),
+            layers.Conv2D(64, 3, activation="relu"),
+            layers.MaxPooling2D(),
+            layers.Dropout(0.25),
+            layers.Flatten(),
+            layers.Dense(128, activation="relu"),
+            layers.Dropout(0.5),
+            layers.Dense(10, activation="softmax"),
+        ],
+    )
+
+
+def build_conv4():
+    from keras import layers
+
+    return _sequential(
+        "conv4",
+        [
+            layers.Conv2D(64, 3, padding="same", activation="relu"),
+            layers.MaxPooling2D(),
+            layers.Conv2D(128, 3, padding="same", activation="relu"),
+            layers.MaxPooling2D(),
+            layers.Conv2D(64, 3, padding="valid", activation="relu"),
+            layers.Conv2D(32, 3, padding="same", activation="relu"),
+            layers.Flatten(),
+            layers.Dense(10, activation="softmax"),
+        ],
+    )
+
+
+def _baseline_layers(batch_norm: bool, deeper: bool) -> list:
+    from keras import layers
+
+    def conv(filters):
+        return layers.Conv2D(filters, 3, activation="relu", kernel_initializer="he_uniform")
+
+    stack = [conv(32)]
+    if batch_norm:
+        stack.append(layers.BatchNormalization())
+    stack.append(layers.MaxPooling2D())
+    if deeper:
+        stack += [conv(64), conv(64), layers.MaxPooling2D()]
+    stack += [layers.Flatten(), layers.Dense(100, activation="relu", kernel_initializer="he_uniform")]
+    if batch_norm:
+        stack.append(layers.BatchNormalization())
+    stack.append(layers.Dense(10, activation="softmax"))
+    return stack
+
+
+def build_baseline_cnn():
+    return _sequential("baseline_cnn", _baseline_layers(batch_norm=False, deeper=False))
+
+
+def build_baseline_cnn_bn():
+    return _sequential("baseline_cnn_bn", _baseline_layers(batch_norm=True, deeper=False))
+
+
+def build_deeper_cnn():
+    return _sequential("deeper_cnn", _baseline_layers(batch_norm=False, deeper=True))
+
+
+def build_lenet_tanh():
+    from keras import layers
+
+    return _sequential(
+        "lenet_tanh",
+        [
+            layers.Conv2D(6, 3, activation="tanh"),
+            layers.MaxPooling2D(),
+            layers.Conv2D(16, 2, activation="tanh"),
+            layers.MaxPooling2D(),
+            layers.Flatten(),
+            layers.Dense(256, activation="tanh"),
+            layers.Dense(10, activation="softmax"),
+        ],
+    )
+
+
+_BROWNLEE = (
+    "Jason Brownlee, 'How to Develop a CNN for MNIST Handwritten Digit Classification' "
+    "(Machine Learning Mastery), evaluated there by 5-fold cross-validation"
+)
+
+_register(
+    Architecture(
+        name="mlp",
+        description="Multilayer perceptron: three dense layers of 500 ReLU units with dropout.",
+        source="Keras' classic mnist_mlp.py example, with three hidden layers of 500",
+        build=build_mlp,
+        optimizer="rmsprop",
+        learning_rate=0.001,
+        batch_size=128,
+        epochs=20,
+    )
+)
+_register(
+    Architecture(
+        name="simple_cnn",
+        description="Two conv/max-pool stages, dropout, a dense layer of 128: the classic Keras CNN.",
+        source="Keras' classic mnist_cnn.py example (Adadelta, 12 epochs)",
+        build=build_simple_cnn,
+        # Keras 3's Adadelta default of 0.001 barely trains; the original used 1.0.
+        optimizer="adadelta",
+        learning_rate=1.0,
+        batch_size=128,
+        epochs=12,
+    )
+)
+_register(
+    Architecture(
+        name="conv4",
+        description="Four 3x3 convolutions (64-128-64-32) with two max-pools, straight to softmax.",
+        source="A common four-convolution Keras tutorial model, with early stopping",
+        build=build_conv4,
+        optimizer="adam",
+        learning_rate=0.001,
+        batch_size=200,
+        epochs=5,
+        early_stopping=True,
+        early_stopping_patience=2,
+    )
+)
+def _tutorial_cnn(name: str, description: str, build: Callable[[], object]) -> Architecture:
+    # The tutorial trains all three the same way, which is what makes its table fair.
+    return Architecture(
+        name=name, description=description, source=_BROWNLEE, build=build,
+        optimizer="sgd", learning_rate=0.01, momentum=0.9, batch_size=32, epochs=10,
+    )
+
+
+_register(_tutorial_cnn(
+    "baseline_cnn",
+    "One conv layer of 32, max-pool, a dense layer of 100: the tutorial's baseline.",
+    build_baseline_cnn,
+))
+_register(_tutorial_cnn(
+    "baseline_cnn_bn",
+    "The baseline CNN with batch normalization after the conv and the dense layer.",
+    build_baseline_cnn_bn,
+))
+_register(_tutorial_cnn(
+    "deeper_cnn",
+    "VGG-like: conv 32, pool, two convs of 64, pool, dense 100.",
+    build_deeper_cnn,
+))
+_register(
+    Architecture(
+        name="lenet_tanh",
+        description="LeNet-style tanh CNN: conv 6, pool, conv 16, pool, dense 256.",
+        source="After LeCun et al. 1998 (LeNet-5), with small kernels and tanh throughout",
+        build=build_lenet_tanh,
+        optimizer="adadelta",
+        learning_rate=1.0,
+        batch_size=128,
+        epochs=12,
+    )
+)

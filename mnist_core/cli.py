@@ -1,0 +1,301 @@
+"""``python -m mnist_core``: architectures, train, evaluate, predict, models.
+
+Every command prints a clear ``error: ...`` line and exits with status 2 for bad
+input (unknown architecture, bad name, missing data or model), never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import signal
+import sys
+from pathlib import Path
+
+from mnist_core import __version__
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class CliError(Exception):
+    """An error whose message is shown to the user as is (exit status 2)."""
+
+
+def _quiet_tensorflow() -> None:
+    # TensorFlow's C++ start-up chatter drowns the output users care about.
+    from mnist_core.tfimport import import_keras_quietly
+
+    import_keras_quietly()
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _float(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every command."""
+    from mnist_core.architectures import OPTIMIZERS, REGISTRY
+
+    parser = argparse.ArgumentParser(
+        prog="python -m mnist_core",
+        description="MNIST Studio from the command line: train, compare, evaluate and use MNIST models.",
+    )
+    parser.add_argument("--version", action="version", version=f"mnist_core {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    commands.add_parser("architectures", help="list the architectures in the registry",
+                        description="List the registry: name, parameters, defaults, description.")
+
+    train = commands.add_parser("train", help="train an architecture and save the model",
+                                description="Train one architecture on MNIST and save it under artifacts/models/. "
+                                "Options left out take the architecture's own defaults.")
+    train.add_argument("--arch", required=True, choices=list(REGISTRY), metavar="NAME",
+                       help=f"architecture: {', '.join(REGISTRY)}")
+    train.add_argument("--epochs", type=_positive_int, help="number of epochs")
+    train.add_argument("--batch-size", type=_positive_int, help="batch size")
+    train.add_argument("--lr", type=_float, dest="learning_rate", help="learning rate")
+    train.add_argument("--optimizer", choices=OPTIMIZERS, help="optimizer")
+    train.add_argument("--schedule", choices=("constant", "onecycle"), dest="lr_schedule",
+                       help="learning-rate schedule")
+    train.add_argument("--subset", type=_positive_int,
+                       help="train on this many images of the training set (quick runs)")
+    train.add_argument("--val-split", type=_float, default=0.1,
+                       help="fraction of the training images held out for validation (default 0.1)")
+    train.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    es = train.add_mutually_exclusive_group()
+    es.add_argument("--early-stopping", dest="early_stopping", action="store_true", default=None,
+                    help="stop when validation accuracy stops improving")
+    es.add_argument("--no-early-stopping", dest="early_stopping", action="store_false")
+    aug = train.add_mutually_exclusive_group()
+    aug.add_argument("--augment", dest="augment", action="store_true", default=None,
+                     help="random shifts, rotations, scaling and stroke thickness while training")
+    aug.add_argument("--no-augment", dest="augment", action="store_false")
+    train.add_argument("--name", help="name of the saved model (default: ARCH-DATE-TIME)")
+    train.add_argument("--discard-if-stopped", action="store_true",
+                       help="do not save a model when the run is stopped early")
+    train.add_argument("--set-default", action="store_true",
+                       help="make the trained model the default model")
+    _add_data_option(train)
+    train.add_argument("--run-dir", type=Path, help="run folder for progress and status "
+                       "(default: a new folder under artifacts/runs/)")
+
+    evaluate = commands.add_parser("evaluate", help="test accuracy and loss of a saved model",
+                                   description="Evaluate a saved model on the 10,000 MNIST test images.")
+    evaluate.add_argument("--model", help="saved model name (default: the default model)")
+    _add_data_option(evaluate)
+
+    predict = commands.add_parser(
+        "predict", help="read digits from image files",
+        description="Read the digit in each image file (PNG/JPEG/..., any size, either polarity). "
+        "Prints one JSON object per line: {\"file\", \"label\", \"probabilities\"}, or {\"file\", \"error\"}.")
+    predict.add_argument("--model", help="saved model name (default: the default model)")
+    predict.add_argument("files", nargs="+", metavar="FILE", help="image files")
+
+    models = commands.add_parser("models", help="list the saved models",
+                                 description="List saved models with their test accuracy; * marks the default.")
+    group = models.add_mutually_exclusive_group()
+    group.add_argument("--set-default", metavar="NAME", help="make NAME the default model")
+    group.add_argument("--delete", metavar="NAME", help="delete the saved model NAME")
+    return parser
+
+
+def _add_data_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", type=Path, metavar="PATH",
+                        help="mnist.npz to use (default: $MNIST_NPZ, else the Keras download)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit status."""
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser().parse_args(argv)
+    if args.command != "models":
+        _quiet_tensorflow()
+    handler = {
+        "architectures": cmd_architectures,
+        "train": cmd_train,
+        "evaluate": cmd_evaluate,
+        "predict": cmd_predict,
+        "models": cmd_models,
+    }[args.command]
+    try:
+        return handler(args, argv)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        message = _user_error_message(exc)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _user_error_message(exc: Exception) -> str | None:
+    """The message for errors caused by input, None for real bugs (which keep their traceback)."""
+    from mnist_core.architectures import UnknownArchitecture
+    from mnist_core.data import DataError
+    from mnist_core.fileio import FileFormatError
+    from mnist_core.store import StoreError
+    from mnist_core.training import ConfigError
+
+    if isinstance(exc, (CliError, DataError, StoreError, ConfigError, UnknownArchitecture, FileFormatError)):
+        return str(exc)
+    return None
+
+
+# --- Commands ---------------------------------------------------------------------
+
+
+def cmd_architectures(args, argv) -> int:
+    from mnist_core.architectures import REGISTRY, count_params
+
+    rows = [("name", "parameters", "defaults", "description")]
+    for arch in REGISTRY.values():
+        defaults = f"{arch.optimizer} lr={arch.learning_rate:g} batch={arch.batch_size} epochs={arch.epochs}"
+        rows.append((arch.name, f"{count_params(arch.name):,}", defaults, arch.description))
+    _print_table(rows)
+    return EXIT_OK
+
+
+def _print_table(rows: list[tuple]) -> None:
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        cells = [str(cell).ljust(width) for cell, width in zip(row, widths)]
+        print("  ".join([*cells, str(row[-1])]).rstrip())
+
+
+def cmd_train(args, argv) -> int:
+    from mnist_core import store
+    from mnist_core.training import TrainConfig
+
+    config = TrainConfig(
+        arch=args.arch, epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer,
+        learning_rate=args.learning_rate, val_split=args.val_split, subset=args.subset,
+        seed=args.seed, early_stopping=args.early_stopping, augment=args.augment,
+        lr_schedule=args.lr_schedule,
+    )
+    errors = config.problems()
+    if errors:
+        raise CliError("; ".join(errors))
+    name = args.name or _default_model_name(args.arch)
+    store.validate_name(name)
+    if store.model_exists(name):
+        raise CliError(f"a model called {name!r} already exists; choose another --name")
+    command = shlex.join(["python", "-m", "mnist_core", *argv])
+
+    from mnist_core.jobs import run_training_job
+
+    return run_training_job(
+        config, name=name, data_path=args.data, run_dir=args.run_dir, command=command,
+        save_if_stopped=not args.discard_if_stopped, set_default=args.set_default,
+        verbose=1 if sys.stdout.isatty() else 2,
+    )
+
+
+def _default_model_name(arch: str) -> str:
+    import time
+
+    return f"{arch}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def cmd_evaluate(args, argv) -> int:
+    from mnist_core import store
+    from mnist_core.data import load_mnist
+    from mnist_core.inference import predict_probabilities
+
+    name = store.resolve_model_name(args.model)
+    model = store.load_model(name)
+    data = load_mnist(args.data)
+    probabilities = predict_probabilities(model, data.x_test)
+    import numpy as np
+
+    eps = 1e-7
+    true_probability = probabilities[np.arange(len(data.y_test)), data.y_test]
+    loss = float(-np.mean(np.log(np.clip(true_probability, eps, 1.0))))
+    accuracy = float(np.mean(probabilities.argmax(axis=1) == data.y_test))
+    print(f"model: {name}")
+    print(f"test accuracy: {accuracy:.2%} ({int(round(accuracy * len(data.y_test)))}/{len(data.y_test)})")
+    print(f"test loss: {loss:.4f}")
+    return EXIT_OK
+
+
+def cmd_predict(args, argv) -> int:
+    from mnist_core import store
+    from mnist_core.inference import predict_probabilities
+    from mnist_core.preprocess import ImageError, NothingToRead, preprocess_file_bytes
+
+    name = store.resolve_model_name(args.model)
+    model = store.load_model(name)
+    failed = False
+    for file_name in args.files:
+        try:
+            data = Path(file_name).read_bytes()
+            image = preprocess_file_bytes(data)
+        except (OSError, ImageError, NothingToRead) as exc:
+            failed = True
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            print(json.dumps({"file": file_name, "error": reason}), flush=True)
+            continue
+        probabilities = predict_probabilities(model, image)[0]
+        print(json.dumps({
+            "file": file_name,
+            "label": int(probabilities.argmax()),
+            "probabilities": [round(float(p), 6) for p in probabilities],
+        }), flush=True)
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def cmd_models(args, argv) -> int:
+    from mnist_core import store
+
+    if args.set_default:
+        store.set_default_model(args.set_default)
+        print(f"default model: {args.set_default}")
+        return EXIT_OK
+    if args.delete:
+        store.delete_model(args.delete)
+        print(f"deleted model {args.delete}")
+        return EXIT_OK
+    infos, problems = store.list_models()
+    default = store.default_model_name()
+    if not infos:
+        print("no saved models yet; train one with: python -m mnist_core train --arch NAME")
+    else:
+        rows = [("", "name", "architecture", "test accuracy", "trained")]
+        for info in infos:
+            accuracy = f"{info.test_accuracy:.2%}" if info.test_accuracy is not None else "-"
+            rows.append(("*" if info.name == default else "", info.name, info.arch, accuracy,
+                         str(info.metadata.get("created", "-"))))
+        _print_table(rows)
+    for problem in problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    return EXIT_OK
+
+
+def install_stop_signals(on_signal) -> None:
+    """SIGTERM and the first SIGINT ask for a graceful stop; a second SIGINT aborts."""
+    def handle(signum, frame):
+        if signum == signal.SIGINT and getattr(handle, "seen_int", False):
+            raise KeyboardInterrupt
+        if signum == signal.SIGINT:
+            handle.seen_int = True
+            print("\nstopping after this batch (press Ctrl-C again to abort)", file=sys.stderr)
+        on_signal()
+
+    signal.signal(signal.SIGTERM, handle)
+    signal.signal(signal.SIGINT, handle)

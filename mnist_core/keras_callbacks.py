@@ -1,0 +1,108 @@
+"""Keras callbacks that report training progress and honour stop requests.
+
+This module imports Keras at the top, so only ``mnist_core.training`` imports it,
+from inside the functions that train.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Callable
+
+import keras
+
+from mnist_core.runs import ProgressLog
+
+# About this many batch records per epoch: enough for a smooth live curve, few
+# enough that the file and the app's polling stay cheap.
+BATCH_RECORDS_PER_EPOCH = 50
+
+
+def _clean(value):
+    """A log value as a JSON-friendly float (NaN and inf become None)."""
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+class ProgressCallback(keras.callbacks.Callback):
+    """Writes progress events to a ``ProgressLog``.
+
+    - ``batch`` every ``batch_every`` batches and at the end of each epoch:
+      loss and accuracy so far this epoch, ``batch`` (batches done) and ``batches``;
+    - ``epoch`` at each epoch end: every metric Keras logged, the learning rate and
+      the epoch's wall time in ``seconds``.
+
+    ``context`` is merged into every record (cross-validation adds arch and fold).
+    """
+
+    def __init__(self, log: ProgressLog, batch_every: int | None = None, context: dict | None = None):
+        super().__init__()
+        self.log = log
+        self.batch_every = batch_every
+        self.context = context or {}
+        self._epoch = 0
+        self._epoch_start = 0.0
+
+    def on_train_begin(self, logs=None):
+        steps = self.params.get("steps") or 0
+        if self.batch_every is None:
+            self.batch_every = max(1, steps // BATCH_RECORDS_PER_EPOCH)
+        self._steps = steps
+        self.log.write("train_start", epochs=self.params.get("epochs"), batches=steps, **self.context)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+        self._epoch_start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        done = batch + 1
+        if done % self.batch_every and done != self._steps:
+            return
+        logs = logs or {}
+        self.log.write(
+            "batch",
+            epoch=self._epoch + 1,
+            batch=done,
+            batches=self._steps,
+            loss=_clean(logs.get("loss", float("nan"))),
+            accuracy=_clean(logs.get("accuracy", float("nan"))),
+            **self.context,
+        )
+
+    def on_epoch_end(self, epoch, logs=None):
+        metrics = {key: _clean(value) for key, value in (logs or {}).items()}
+        metrics.pop("learning_rate", None)
+        self.log.write(
+            "epoch",
+            epoch=epoch + 1,
+            seconds=round(time.perf_counter() - self._epoch_start, 3),
+            lr=_current_learning_rate(self.model),
+            **metrics,
+            **self.context,
+        )
+
+
+def _current_learning_rate(model) -> float | None:
+    try:
+        optimizer = model.optimizer
+        lr = optimizer.learning_rate
+        if callable(lr):  # a schedule: evaluate it at the current step
+            lr = lr(optimizer.iterations)
+        return _clean(lr.numpy() if hasattr(lr, "numpy") else lr)
+    except Exception:  # the learning rate is informative only
+        return None
+
+
+class StopOnRequest(keras.callbacks.Callback):
+    """Ends training after the current batch once ``should_stop()`` returns True."""
+
+    def __init__(self, should_stop: Callable[[], bool]):
+        super().__init__()
+        self.should_stop = should_stop
+        self.stopped = False
+
+    def on_train_batch_end(self, batch, logs=None):
+        if not self.stopped and self.should_stop():
+            self.stopped = True
+            self.model.stop_training = True

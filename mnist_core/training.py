@@ -1,0 +1,291 @@
+"""Fit one architecture on MNIST: the config, its checks, and ``train``.
+
+``train`` takes a ``TrainConfig`` and an ``Mnist`` and returns a ``TrainResult``
+(the trained Keras model, its per-epoch history and its test accuracy). With a
+run folder it writes progress events there as it goes; a stop request ends
+training after the current batch.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from mnist_core.architectures import OPTIMIZERS, REGISTRY, get_architecture
+from mnist_core.data import NUM_CLASSES, Mnist, split_train_val, take_subset, to_model_input
+
+MIN_SUBSET = 100
+MAX_EPOCHS = 1000
+SCHEDULES = ("constant", "onecycle")
+
+
+class ConfigError(ValueError):
+    """A training configuration that cannot run; the message lists every problem."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train: None means "the architecture's own default"."""
+
+    arch: str
+    epochs: int | None = None
+    batch_size: int | None = None
+    optimizer: str | None = None
+    learning_rate: float | None = None
+    val_split: float = 0.1
+    subset: int | None = None
+    seed: int = 1
+    early_stopping: bool | None = None
+    augment: bool | None = None
+    lr_schedule: str | None = None
+
+    def resolved(self) -> "TrainConfig":
+        """This config with every None filled in from the architecture's defaults."""
+        arch = get_architecture(self.arch)
+        return replace(
+            self,
+            epochs=self.epochs if self.epochs is not None else arch.epochs,
+            batch_size=self.batch_size if self.batch_size is not None else arch.batch_size,
+            optimizer=self.optimizer or arch.optimizer,
+            learning_rate=self.learning_rate if self.learning_rate is not None else arch.learning_rate,
+            early_stopping=arch.early_stopping if self.early_stopping is None else self.early_stopping,
+            augment=arch.augment if self.augment is None else self.augment,
+            lr_schedule=self.lr_schedule or arch.lr_schedule,
+        )
+
+    def problems(self, n_available: int = 60000) -> list[str]:
+        """Everything wrong with this config, as messages a user can act on (empty if fine).
+
+        ``n_available`` is the size of the training set it would draw from.
+        """
+        if self.arch not in REGISTRY:
+            return [f"unknown architecture {self.arch!r}; choose one of: {', '.join(REGISTRY)}"]
+        config = self.resolved()
+        errors = []
+        if not _is_int(config.epochs) or not 1 <= config.epochs <= MAX_EPOCHS:
+            errors.append(f"epochs must be a whole number from 1 to {MAX_EPOCHS}, got {config.epochs!r}")
+        if not _is_number(config.learning_rate) or not config.learning_rate > 0:
+            errors.append(f"learning rate must be a number above 0, got {config.learning_rate!r}")
+        if config.optimizer not in OPTIMIZERS:
+            errors.append(f"unknown optimizer {config.optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}")
+        if config.lr_schedule not in SCHEDULES:
+            errors.append(f"unknown learning-rate schedule {config.lr_schedule!r}; choose one of: {', '.join(SCHEDULES)}")
+        if not _is_int(config.seed) or config.seed < 0:
+            errors.append(f"seed must be a whole number of at least 0, got {config.seed!r}")
+        if not _is_number(config.val_split) or not 0 <= config.val_split <= 0.5:
+            errors.append(f"validation split must be from 0 to 0.5, got {config.val_split!r}")
+            return errors
+        if config.subset is not None and (not _is_int(config.subset) or not MIN_SUBSET <= config.subset <= n_available):
+            errors.append(
+                f"training-set size must be a whole number from {MIN_SUBSET} to {n_available}, got {config.subset!r}"
+            )
+            return errors
+        n_total = config.subset or n_available
+        n_val = _val_count(n_total, config.val_split)
+        if config.val_split > 0 and n_val < NUM_CLASSES:
+            errors.append(
+                f"a validation split of {config.val_split} of {n_total} images holds {n_val}; "
+                f"it needs at least {NUM_CLASSES} (one per digit)"
+            )
+        n_train = n_total - n_val
+        if not _is_int(config.batch_size) or not 1 <= config.batch_size <= n_train:
+            errors.append(
+                f"batch size must be a whole number from 1 to the {n_train} training images, "
+                f"got {config.batch_size!r}"
+            )
+        if config.early_stopping and config.val_split == 0:
+            errors.append("early stopping watches validation accuracy: set a validation split above 0")
+        return errors
+
+    def check(self, n_available: int = 60000) -> "TrainConfig":
+        """The resolved config; raises ConfigError listing every problem."""
+        errors = self.problems(n_available)
+        if errors:
+            raise ConfigError("; ".join(errors))
+        return self.resolved()
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        return cls(**{key: value for key, value in data.items() if key in known})
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    return _is_int(value) or (isinstance(value, (float, np.floating)) and math.isfinite(value))
+
+
+def _val_count(n_total: int, val_split: float) -> int:
+    # What sklearn's train_test_split holds out for a float test_size.
+    return math.ceil(n_total * val_split) if val_split > 0 else 0
+
+
+@dataclass
+class TrainResult:
+    """What ``train`` gives back."""
+
+    model: Any
+    config: TrainConfig
+    history: dict[str, list[float]]
+    epochs_done: int
+    stopped: bool
+    seconds: float
+    test_loss: float
+    test_accuracy: float
+    n_train: int
+    n_val: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool,
+                 augment: bool = False, seed: int = 1):
+    """A tf.data pipeline over uint8 images: shuffle, batch, augment, normalise in the graph."""
+    import tensorflow as tf
+
+    from mnist_core.augment import augment_batch
+
+    dataset = tf.data.Dataset.from_tensor_slices((x, y.astype(np.int32)))
+    if shuffle:
+        dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.batch(batch_size)
+    if augment:
+        generator = tf.random.Generator.from_seed(seed)
+        dataset = dataset.map(
+            lambda images, labels: (augment_batch(to_model_input(images), generator), labels),
+            num_parallel_calls=1,  # one stateful generator: keep its draws in order
+        )
+    else:
+        dataset = dataset.map(lambda images, labels: (to_model_input(images), labels))
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def build_compiled_model(config: TrainConfig, steps_per_epoch: int):
+    """Build the architecture and compile it with the config's optimizer and schedule."""
+    import keras
+
+    from mnist_core.architectures import make_optimizer
+
+    arch = get_architecture(config.arch)
+    learning_rate = config.learning_rate
+    if config.lr_schedule == "onecycle":
+        total = max(1, steps_per_epoch * config.epochs)
+        warmup = max(1, int(0.25 * total))
+        learning_rate = keras.optimizers.schedules.CosineDecay(
+            initial_learning_rate=config.learning_rate / 20,
+            warmup_target=config.learning_rate,
+            warmup_steps=warmup,
+            decay_steps=max(1, total - warmup),
+            alpha=1e-3,
+        )
+    model = arch.build()
+    model.compile(
+        optimizer=make_optimizer(config.optimizer, learning_rate, arch.momentum, arch.weight_decay),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def train(
+    config: TrainConfig,
+    data: Mnist,
+    run_dir: Path | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    verbose: int = 0,
+    progress_context: dict | None = None,
+    x_train: np.ndarray | None = None,
+    y_train: np.ndarray | None = None,
+    x_val: np.ndarray | None = None,
+    y_val: np.ndarray | None = None,
+    evaluate_test: bool = True,
+) -> TrainResult:
+    """Train ``config`` on ``data`` and evaluate the result on the test set.
+
+    - ``run_dir``: when given, progress events are appended to its progress.jsonl
+      (and the best checkpoint of an early-stopped run is kept there).
+    - ``should_stop``: polled after every batch; True ends training after that batch.
+    - ``x_train``...``y_val``: explicit arrays (cross-validation folds) instead of the
+      config's subset and validation split of ``data.x_train``.
+    Returns a TrainResult; raises ConfigError for a config that cannot run.
+    """
+    import keras
+
+    from mnist_core import keras_callbacks
+    from mnist_core.runs import ProgressLog
+
+    if x_train is None:
+        config = config.check(len(data.x_train))
+        x, y = take_subset(data.x_train, data.y_train, config.subset, config.seed)
+        x_train, y_train, x_val, y_val = split_train_val(x, y, config.val_split, config.seed)
+    else:
+        config = config.check(len(x_train) + (0 if x_val is None else len(x_val)))
+    keras.utils.set_random_seed(config.seed)
+
+    train_ds = make_dataset(x_train, y_train, config.batch_size, shuffle=True,
+                            augment=config.augment, seed=config.seed)
+    has_val = x_val is not None and len(x_val) > 0
+    val_ds = make_dataset(x_val, y_val, 1000, shuffle=False) if has_val else None
+    steps = math.ceil(len(x_train) / config.batch_size)
+    model = build_compiled_model(config, steps)
+
+    callbacks = []
+    progress_log = ProgressLog(run_dir) if run_dir is not None else None
+    if progress_log is not None:
+        callbacks.append(keras_callbacks.ProgressCallback(progress_log, context=progress_context))
+    stopper = keras_callbacks.StopOnRequest(should_stop or (lambda: False))
+    callbacks.append(stopper)
+    if config.early_stopping:
+        patience = get_architecture(config.arch).early_stopping_patience
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor="val_accuracy", patience=patience, restore_best_weights=True
+            )
+        )
+        if run_dir is not None:
+            callbacks.append(
+                keras.callbacks.ModelCheckpoint(
+                    str(Path(run_dir) / "best.keras"), monitor="val_accuracy", save_best_only=True
+                )
+            )
+
+    started = time.perf_counter()
+    try:
+        history = model.fit(
+            train_ds, epochs=config.epochs, validation_data=val_ds, callbacks=callbacks, verbose=verbose,
+            shuffle=False,  # the dataset shuffles itself
+        )
+    finally:
+        if progress_log is not None:
+            progress_log.close()
+    seconds = time.perf_counter() - started
+
+    history_dict = {key: [float(v) for v in values] for key, values in history.history.items()}
+    history_dict.pop("learning_rate", None)
+    test_loss, test_accuracy = float("nan"), float("nan")
+    if evaluate_test:
+        test_loss, test_accuracy = model.evaluate(
+            make_dataset(data.x_test, data.y_test, 1000, shuffle=False), verbose=0
+        )
+    return TrainResult(
+        model=model,
+        config=config,
+        history=history_dict,
+        epochs_done=len(history_dict.get("loss", [])),
+        stopped=stopper.stopped,
+        seconds=seconds,
+        test_loss=float(test_loss),
+        test_accuracy=float(test_accuracy),
+        n_train=len(x_train),
+        n_val=len(x_val) if has_val else 0,
+    )

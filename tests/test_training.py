@@ -1,0 +1,151 @@
+"""Training: every architecture trains, progress is recorded, stop requests are honoured."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from mnist_core import runs
+from mnist_core.architectures import REGISTRY
+from mnist_core.training import ConfigError, TrainConfig, make_dataset, train
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_every_architecture_trains_one_epoch(name, tiny_data):
+    config = TrainConfig(arch=name, epochs=1, batch_size=32, subset=300, early_stopping=False)
+    result = train(config, tiny_data)
+    assert result.epochs_done == 1 and not result.stopped
+    assert result.n_train + result.n_val == 300 and result.n_val == 30
+    assert set(result.history) >= {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert math.isfinite(result.history["loss"][0])
+    assert 0.0 <= result.test_accuracy <= 1.0 and math.isfinite(result.test_loss)
+    assert result.model.predict(np.zeros((1, 28, 28, 1), np.float32), verbose=0).shape == (1, 10)
+
+
+def test_training_learns_the_synthetic_digits(tiny_data):
+    result = train(TrainConfig(arch="baseline_cnn", epochs=3, subset=500, seed=2), tiny_data)
+    # Ten classes: chance is 10%. The synthetic bars are easy to tell apart.
+    assert result.test_accuracy > 0.8
+    assert result.history["loss"][-1] < result.history["loss"][0]
+
+
+def test_same_seed_same_result(tiny_data):
+    config = TrainConfig(arch="lenet_tanh", epochs=1, batch_size=50, subset=200, seed=7)
+    first, second = train(config, tiny_data), train(config, tiny_data)
+    assert first.history["loss"] == pytest.approx(second.history["loss"], rel=1e-4)
+
+
+def test_progress_file_records_batches_and_epochs(tiny_data, tmp_path):
+    run_dir = runs.create_run("train", {}, "t", runs_root=tmp_path)
+    config = TrainConfig(arch="simple_cnn", epochs=2, batch_size=20, subset=300)
+    train(config, tiny_data, run_dir=run_dir)
+    events = runs.read_progress(run_dir)
+    assert events[0]["event"] == "train_start" and events[0]["epochs"] == 2
+    batches_per_epoch = math.ceil(270 / 20)
+    assert events[0]["batches"] == batches_per_epoch
+    epochs = [e for e in events if e["event"] == "epoch"]
+    assert [e["epoch"] for e in epochs] == [1, 2]
+    for record in epochs:
+        assert {"loss", "accuracy", "val_loss", "val_accuracy", "seconds", "lr"} <= set(record)
+        assert record["seconds"] > 0
+    batches = [e for e in events if e["event"] == "batch"]
+    assert {b["epoch"] for b in batches} == {1, 2}
+    assert all(b["batches"] == batches_per_epoch and 1 <= b["batch"] <= batches_per_epoch for b in batches)
+    # Every epoch's last batch is recorded, so the curve reaches the epoch's end.
+    assert sum(b["batch"] == batches_per_epoch for b in batches) == 2
+    assert all(0 <= b["accuracy"] <= 1 and b["loss"] > 0 for b in batches)
+    # The events come in time order, with the epoch summary after its batches.
+    times = [e["time"] for e in events]
+    assert times == sorted(times)
+
+
+def test_stop_request_ends_training_after_the_current_batch(tiny_data):
+    calls = []
+
+    def should_stop():
+        calls.append(1)
+        return len(calls) >= 3
+
+    config = TrainConfig(arch="baseline_cnn", epochs=5, batch_size=10, subset=300)
+    result = train(config, tiny_data, should_stop=should_stop)
+    assert result.stopped and result.epochs_done == 1
+    assert len(calls) == 3  # polled once per batch, and not after it said stop
+
+
+def test_stop_file_is_honoured(tiny_data, tmp_path):
+    run_dir = runs.create_run("train", {}, "t", runs_root=tmp_path)
+    runs.request_stop(run_dir)
+    config = TrainConfig(arch="baseline_cnn", epochs=3, batch_size=10, subset=300)
+    result = train(config, tiny_data, run_dir=run_dir, should_stop=lambda: runs.stop_requested(run_dir))
+    assert result.stopped and result.epochs_done == 1
+    batches = [e for e in runs.read_progress(run_dir) if e["event"] == "batch"]
+    assert batches[0]["batch"] == 1
+
+
+def test_early_stopping_restores_the_best_epoch(tiny_data, tmp_path):
+    run_dir = runs.create_run("train", {}, "t", runs_root=tmp_path)
+    config = TrainConfig(arch="conv4", epochs=30, batch_size=50, subset=300, learning_rate=0.003)
+    result = train(config, tiny_data, run_dir=run_dir)
+    assert result.config.early_stopping
+    val = result.history["val_accuracy"]
+    # Stopped once validation accuracy failed to improve for 2 epochs...
+    assert result.epochs_done < 30
+    assert max(val) >= max(val[-2:]) and val.index(max(val)) == len(val) - 3
+    # ...and the best checkpoint is kept in the run folder.
+    assert (run_dir / "best.keras").is_file()
+
+
+def test_augmented_training_runs_and_changes_the_images(tiny_data):
+    import tensorflow as tf
+
+    from mnist_core.augment import augment_batch
+    from mnist_core.data import to_model_input
+
+    images = to_model_input(tiny_data.x_train[:16])
+    augmented = augment_batch(tf.constant(images), tf.random.Generator.from_seed(1)).numpy()
+    assert augmented.shape == images.shape and 0 <= augmented.min() and augmented.max() <= 1.0 + 1e-6
+    assert np.abs(augmented - images).mean() > 0.01
+    result = train(TrainConfig(arch="baseline_cnn", epochs=1, subset=300, augment=True), tiny_data)
+    assert math.isfinite(result.history["loss"][0])
+
+
+def test_dataset_yields_normalised_batches(tiny_data):
+    dataset = make_dataset(tiny_data.x_train[:70], tiny_data.y_train[:70], 32, shuffle=False)
+    batches = list(dataset)
+    assert [len(b[1]) for b in batches] == [32, 32, 6]
+    images = batches[0][0].numpy()
+    assert images.shape == (32, 28, 28, 1) and images.dtype == np.float32 and images.max() <= 1.0
+    np.testing.assert_allclose(images[0, :, :, 0], tiny_data.x_train[0] / 255.0, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"epochs": 0}, "epochs must be"),
+        ({"learning_rate": 0.0}, "learning rate must be"),
+        ({"learning_rate": -1.0}, "learning rate must be"),
+        ({"learning_rate": float("nan")}, "learning rate must be"),
+        ({"batch_size": 54001}, "batch size must be"),
+        ({"batch_size": 300, "subset": 300}, "batch size must be"),
+        ({"subset": 50}, "training-set size"),
+        ({"val_split": 0.9}, "validation split"),
+        ({"val_split": 0.0, "early_stopping": True}, "early stopping"),
+        ({"optimizer": "lbfgs"}, "unknown optimizer"),
+        ({"arch": "nope"}, "unknown architecture"),
+    ],
+)
+def test_bad_configs_are_refused_with_a_message(overrides, message):
+    config = TrainConfig(**{"arch": "mlp", **overrides})
+    assert any(message in problem for problem in config.problems())
+    with pytest.raises(ConfigError, match=message):
+        config.check()
+
+
+def test_defaults_come_from_the_architecture():
+    resolved = TrainConfig(arch="simple_cnn").resolved()
+    assert (resolved.epochs, resolved.batch_size, resolved.optimizer, resolved.learning_rate) == (12, 128, "adadelta", 1.0)
+    assert TrainConfig(arch="simple_cnn", epochs=3).resolved().epochs == 3
+    assert TrainConfig(arch="mlp").problems() == []
+    assert TrainConfig.from_dict(TrainConfig(arch="mlp", seed=4).to_dict()) == TrainConfig(arch="mlp", seed=4)

@@ -1,0 +1,54 @@
+"""The shared model picker and the once-per-process model cache."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from mnist_core import store
+
+MODEL_KEY = "model_name"
+
+
+def model_picker() -> str | None:
+    """The sidebar's model picker: every saved model with its test accuracy, the default
+    preselected. Returns the chosen name, or None when no model is saved."""
+    infos, problems = store.list_models()
+    for problem in problems:
+        st.sidebar.warning(problem, icon=":material/warning:")
+    if not infos:
+        st.sidebar.info("No saved models yet: train one on the **Train** page.")
+        return None
+    labels = {info.name: info.label for info in infos}
+    default = store.default_model_name()
+    if st.session_state.get(MODEL_KEY) not in labels:
+        st.session_state[MODEL_KEY] = default
+    chosen = st.sidebar.selectbox(
+        "Model",
+        list(labels),
+        key=MODEL_KEY,
+        format_func=labels.get,
+        help="The model every page uses, with its accuracy on the 10,000 MNIST test images.",
+    )
+    if default is not None:
+        st.sidebar.caption(f"Default model: {default}")
+    return chosen
+
+
+def selected_model_name() -> str | None:
+    """The name chosen in the sidebar's picker (None if there are no models)."""
+    return st.session_state.get(MODEL_KEY)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _load_model(name: str, version: tuple[int, int]):
+    # ``version`` (mtime, size) is only a cache key: a retrained model loads anew.
+    from mnist_core.inference import warm_up
+
+    model = store.load_model(name)
+    warm_up(model)
+    return model
+
+
+def load_model(name: str):
+    """The Keras model called ``name``, loaded once per process and file version."""
+    return _load_model(name, store.model_version(name))
