@@ -6,7 +6,7 @@ Nothing heavy is imported here, so the first paint is immediate.
 
 import streamlit as st
 
-from ui.models import model_picker
+from ui.models import model_picker, start_importing_tensorflow
 
 st.set_page_config(page_title="MNIST Studio", page_icon=":material/draw:", layout="wide")
 
@@ -18,5 +18,6 @@ navigation = st.navigation(
         st.Page("pages/mistakes.py", title="Mistakes", icon=":material/error_med:"),
     ]
 )
+start_importing_tensorflow()
 model_picker()
 navigation.run()

@@ -7,11 +7,19 @@ for a single image.
 
 from __future__ import annotations
 
+import time
 import weakref
+from dataclasses import dataclass
 
 import numpy as np
 
 from mnist_core.data import to_model_input
+
+# Below this top probability the app says it is not sure.
+UNSURE_BELOW = 0.6
+# Ink (sum of the 28x28 pixels / 255) beyond anything in MNIST (its largest digit
+# has about 312; 99.9% have under 230): a scribble or a filled shape, not a digit.
+MAX_DIGIT_INK = 300.0
 
 _PREDICT_FUNCTIONS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
@@ -38,3 +46,54 @@ def predict_probabilities(model, images: np.ndarray) -> np.ndarray:
 def warm_up(model) -> None:
     """Trace the compiled function once, so the first real prediction is fast."""
     predict_probabilities(model, np.zeros((1, 28, 28), dtype=np.uint8))
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the model made of one 28x28 image."""
+
+    image: np.ndarray  # uint8 (28, 28): what the model saw
+    probabilities: np.ndarray  # float (10,)
+    milliseconds: float  # preprocessing plus inference
+
+    @property
+    def label(self) -> int:
+        return int(self.probabilities.argmax())
+
+    @property
+    def confidence(self) -> float:
+        return float(self.probabilities.max())
+
+    @property
+    def runner_up(self) -> int:
+        return int(np.argsort(self.probabilities)[-2])
+
+    @property
+    def looks_like_a_digit(self) -> bool:
+        """False for inputs with far more ink than any MNIST digit (scribbles, blobs)."""
+        return float(self.image.sum()) / 255.0 <= MAX_DIGIT_INK
+
+    @property
+    def unsure(self) -> bool:
+        return self.confidence < UNSURE_BELOW or not self.looks_like_a_digit
+
+
+def _timed_reading(model, make_image) -> Reading:
+    started = time.perf_counter()
+    image = make_image()
+    probabilities = predict_probabilities(model, image)[0]
+    return Reading(image, probabilities, (time.perf_counter() - started) * 1000)
+
+
+def read_strokes(model, strokes, min_extent: float = 6.0) -> Reading:
+    """Pen strokes (canvas pixels) -> preprocessed, then read. Raises NothingToRead."""
+    from mnist_core.preprocess import preprocess_strokes
+
+    return _timed_reading(model, lambda: preprocess_strokes(strokes, min_extent=min_extent))
+
+
+def read_picture(model, gray: np.ndarray) -> Reading:
+    """A grayscale picture of one digit -> preprocessed, then read. Raises NothingToRead."""
+    from mnist_core.preprocess import preprocess
+
+    return _timed_reading(model, lambda: preprocess(gray))

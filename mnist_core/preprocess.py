@@ -1,19 +1,46 @@
 """A drawn or uploaded image -> a 28x28 MNIST-style uint8 array (white digit on black).
 
-``decode_image`` turns untrusted bytes into a grayscale array, refusing what is
-not an image, what is too large and decompression bombs. ``preprocess`` turns a
-grayscale picture of one digit into what the models were trained on.
+MNIST was made by fitting each digit into a 20x20 box, preserving its aspect
+ratio, with anti-aliasing, then placing it in a 28x28 field so that its centre of
+mass sits at the centre (LeCun's MNIST page). Both pipelines here end in that same
+step (``fit_and_centre``); what differs is how they get a clean ink picture:
+
+- ``preprocess_strokes`` takes the pen strokes themselves (the canvas returns them
+  as vector paths) and re-renders them with the stroke width MNIST digits have
+  after scaling, so a small digit drawn with a thick brush does not become a blob
+  and a large one drawn with a thin brush does not fade away;
+- ``preprocess`` takes pixels (uploads, or a canvas without vector data): it finds
+  the polarity and the background, then thins or thickens the ink towards the
+  same stroke width before fitting.
+
+Both raise ``NothingToRead`` for a blank picture or a single dot, and
+``decode_image`` refuses what is not an image, too large, or a decompression bomb.
 """
 
 from __future__ import annotations
 
 import io
+import math
 import warnings
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 25_000_000  # e.g. 5000 x 5000; bigger images are refused, not resized
+
+FIELD = 28  # the output is FIELD x FIELD
+BOX = 20  # the digit's longer side, anti-aliased edge included
+CENTRE = 14.0  # where MNIST's centres of mass sit, in pixel-index coordinates
+# The stroke width MNIST digits have at 28x28, in pixels: the median of MNIST's
+# training digits is about 2.8 px wide at half intensity (measured by
+# bench/drawn_digits.py --calibrate, which also picks this value).
+TARGET_STROKE = 2.4
+SUPERSAMPLE = 4  # vector strokes are drawn this many times finer than the output
+
+# The Draw page's canvas (square, in CSS pixels) and its default brush width.
+CANVAS_SIZE = 280
+DEFAULT_BRUSH_WIDTH = 18
 
 
 class ImageError(ValueError):
@@ -22,6 +49,9 @@ class ImageError(ValueError):
 
 class NothingToRead(ValueError):
     """The picture holds no digit (blank, or a dot)."""
+
+
+# --- Decoding untrusted files -----------------------------------------------------
 
 
 def decode_image(data: bytes) -> np.ndarray:
@@ -57,17 +87,15 @@ def decode_image(data: bytes) -> np.ndarray:
         raise ImageError("the file is not an image Pillow can read (PNG, JPEG, GIF, BMP, WebP...)") from None
     except (OSError, ValueError, SyntaxError) as exc:
         raise ImageError(f"the image is damaged or truncated ({exc})") from None
-    return _to_gray(image)
+    return to_gray(image)
 
 
-def _to_gray(image) -> np.ndarray:
-    """A PIL image in any mode -> grayscale uint8, transparent areas as background."""
-    from PIL import Image
-
+def to_gray(image) -> np.ndarray:
+    """A PIL image in any mode -> grayscale uint8; transparent areas become background."""
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
-        gray = np.asarray(rgba.convert("L"), dtype=np.float32)
         alpha = np.asarray(rgba.getchannel("A"), dtype=np.float32) / 255.0
+        gray = np.asarray(rgba.convert("L"), dtype=np.float32)
         if alpha.min() < 1.0:
             # Composite onto the colour that is not the ink: the opaque pixels'
             # median tells whether the ink is light or dark.
@@ -76,29 +104,352 @@ def _to_gray(image) -> np.ndarray:
             background = 0.0 if ink_is_light else 255.0
             gray = gray * alpha + background * (1.0 - alpha)
         return np.clip(gray + 0.5, 0, 255).astype(np.uint8)
-    if image.mode not in ("L", "RGB"):
-        image = image.convert("RGB")
-    return np.asarray(image.convert("L") if image.mode != "L" else image, dtype=np.uint8)
-
-
-def preprocess(gray: np.ndarray) -> np.ndarray:
-    """Grayscale (H, W) uint8 of one digit -> uint8 (28, 28), white digit on black.
-
-    Placeholder until the MNIST-style pipeline lands: polarity check, then a plain
-    resize. Raises NothingToRead for a blank picture.
-    """
-    from PIL import Image
-
-    gray = np.asarray(gray, dtype=np.uint8)
-    if gray.ndim != 2 or gray.size == 0:
-        raise ImageError(f"expected a 2-D grayscale image, got shape {gray.shape}")
-    if np.median(gray) > 127:  # dark ink on a light background: invert
-        gray = 255 - gray
-    if int(gray.max()) - int(gray.min()) < 32:
-        raise NothingToRead("the image is blank")
-    return np.asarray(Image.fromarray(gray).resize((28, 28), Image.LANCZOS), dtype=np.uint8)
+    if image.mode == "I;16" or image.mode.startswith("I;16"):
+        image = image.point(lambda value: value / 256).convert("L")
+    return np.asarray(image.convert("L"), dtype=np.uint8)
 
 
 def preprocess_file_bytes(data: bytes) -> np.ndarray:
     """Image file bytes -> uint8 (28, 28); raises ImageError or NothingToRead."""
     return preprocess(decode_image(data))
+
+
+# --- The common last step ---------------------------------------------------------
+
+
+def fit_and_centre(ink: np.ndarray) -> np.ndarray:
+    """Ink in [0, 1] (H, W), white on black, background already 0 -> uint8 (28, 28).
+
+    Scales the ink's bounding box so that its longer side is 20 pixels, with
+    anti-aliasing, and places it so the centre of mass lands on (14, 14). One
+    resampling does both: the source rectangle that maps onto the 28x28 field is
+    chosen in sub-pixel coordinates.
+    """
+    from PIL import Image
+
+    rows, cols = np.nonzero(ink > 0)
+    top, bottom, left, right = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
+    scale = BOX / max(bottom - top, right - left)
+    crop = ink[top:bottom, left:right]
+    mass = crop.sum()
+    ys, xs = np.indices(crop.shape)
+    # Centre of mass in continuous coordinates (pixel i spans [i, i + 1]).
+    centre_y = (crop * ys).sum() / mass + 0.5
+    centre_x = (crop * xs).sum() / mass + 0.5
+    span = FIELD / scale
+    # Pad so the source rectangle never leaves the picture (PIL wants it inside).
+    pad = int(math.ceil(span)) + 2
+    padded = np.pad(crop, pad)
+    x0 = centre_x + pad - (CENTRE + 0.5) / scale
+    y0 = centre_y + pad - (CENTRE + 0.5) / scale
+    image = Image.fromarray(padded.astype(np.float32))
+    # Area averaging when shrinking: anti-aliased, and no ringing halo (MNIST has none).
+    fitted = image.resize((FIELD, FIELD), Image.BOX if scale < 1 else Image.BILINEAR,
+                          box=(x0, y0, x0 + span, y0 + span))
+    out = np.clip(np.asarray(fitted), 0.0, None)
+    peak = out.max()
+    if peak <= 0:
+        raise NothingToRead("the picture is blank")
+    # MNIST strokes reach full white; scale so the brightest pixels do too.
+    out = np.clip(out / max(peak, 1e-6), 0.0, 1.0)
+    return (out * 255.0 + 0.5).astype(np.uint8)
+
+
+# --- Pixels: uploads and canvas images --------------------------------------------
+
+
+def ink_map(gray: np.ndarray) -> np.ndarray:
+    """Grayscale uint8 -> ink in [0, 1], white on black, background at 0.
+
+    Works out the polarity from the border (a digit rarely touches all four
+    edges), separates ink from background with Otsu's threshold, and removes an
+    evenly changing background (a photo of paper lit from one side) by fitting a
+    plane to the background pixels, so a photo reads like a clean drawing.
+    """
+    gray = np.asarray(gray, dtype=np.float32) / 255.0
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    if np.median(border) > 0.5:
+        gray = 1.0 - gray
+    if gray.max() - gray.min() < 0.1:
+        return np.zeros_like(gray)
+    ink = gray > _otsu_threshold(gray)
+    gray = gray - _background_plane(gray, ~ink)
+    ink = gray > _otsu_threshold(gray)
+    if not ink.any() or ink.all():
+        return np.zeros_like(gray)
+    background = float(np.median(gray[~ink]))
+    ink_level = float(np.percentile(gray[ink], 90))
+    if ink_level - background < 0.1:
+        return np.zeros_like(gray)
+    level = np.clip((gray - background) / (ink_level - background), 0.0, 1.0)
+    # What is left of the background (paper texture, JPEG noise) is not ink, and
+    # in a large picture neither are specks: ink pixels need ink neighbours.
+    level[level < 0.25] = 0.0
+    if min(level.shape) >= 64:
+        level[_neighbour_count(level > 0) < 3] = 0.0
+    return level
+
+
+def _background_plane(gray: np.ndarray, background: np.ndarray) -> np.ndarray:
+    """Least-squares plane a + b*x + c*y through (a sample of) the background pixels."""
+    rows, cols = np.nonzero(background)
+    if rows.size < 3:
+        return np.zeros_like(gray)
+    step = max(1, rows.size // 20000)
+    rows, cols = rows[::step], cols[::step]
+    design = np.stack([np.ones(rows.size), cols, rows], axis=1).astype(np.float64)
+    coefficients, *_ = np.linalg.lstsq(design, gray[rows, cols].astype(np.float64), rcond=None)
+    all_rows, all_cols = np.indices(gray.shape)
+    plane = coefficients[0] + coefficients[1] * all_cols + coefficients[2] * all_rows
+    return (plane - plane.min()).astype(np.float32)
+
+
+def _neighbour_count(mask: np.ndarray) -> np.ndarray:
+    """How many of its 8 neighbours are set, per pixel."""
+    padded = np.pad(mask, 1).astype(np.uint8)
+    height, width = mask.shape
+    return sum(padded[1 + dy:1 + dy + height, 1 + dx:1 + dx + width]
+               for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx)
+
+
+def _otsu_threshold(values: np.ndarray) -> float:
+    histogram, edges = np.histogram(values, bins=64, range=(0.0, 1.0))
+    centres = (edges[:-1] + edges[1:]) / 2
+    weight = np.cumsum(histogram)
+    total = weight[-1]
+    mean = np.cumsum(histogram * centres)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = (mean[-1] * weight / total - mean) ** 2 / (weight * (total - weight))
+    between = np.nan_to_num(between[:-1])
+    return float(centres[int(np.argmax(between))] + (edges[1] - edges[0]) / 2)
+
+
+def estimate_stroke_width(mask: np.ndarray) -> float:
+    """The typical stroke width of a binary ink mask, in pixels.
+
+    A stroke of width w and length L covers about w*L pixels and has about 2*L
+    boundary pixels, so twice the area over the boundary count is w.
+    """
+    mask = np.asarray(mask, dtype=bool)
+    area = int(mask.sum())
+    if area == 0:
+        return 0.0
+    padded = np.pad(mask, 1)
+    interior = (padded[1:-1, 1:-1] & padded[:-2, 1:-1] & padded[2:, 1:-1]
+                & padded[1:-1, :-2] & padded[1:-1, 2:])
+    boundary = int((mask & ~interior).sum())
+    return 2.0 * area / max(boundary, 1)
+
+
+def _min_or_max_filter(image: np.ndarray, radius: int, use_max: bool) -> np.ndarray:
+    """Grey erosion (min) or dilation (max) by a disc-like octagon of ``radius`` pixels:
+    alternating 3x3 squares and crosses, one pixel per step."""
+    reduce = np.maximum if use_max else np.minimum
+    fill = 0.0 if use_max else 1.0
+    out = image
+    for step in range(radius):
+        padded = np.pad(out, 1, constant_values=fill)
+        centre = padded[1:-1, 1:-1]
+        cross = reduce.reduce([centre, padded[:-2, 1:-1], padded[2:, 1:-1], padded[1:-1, :-2], padded[1:-1, 2:]])
+        if step % 2 == 0:
+            cross = reduce.reduce([cross, padded[:-2, :-2], padded[:-2, 2:], padded[2:, :-2], padded[2:, 2:]])
+        out = cross
+    return out
+
+
+def normalise_stroke_width(ink: np.ndarray, target_width: float) -> np.ndarray:
+    """Thin or thicken the ink towards ``target_width`` pixels, but only where its
+    strokes are outside the range MNIST's own digits span (about 0.6x to 1.5x the
+    typical width): within it, the variety is part of what the models learnt."""
+    width = estimate_stroke_width(ink > 0.5)
+    if width <= 0:
+        return ink
+    radius = int(round((width - target_width) / 2))
+    if radius >= 1 and width > 1.5 * target_width:
+        thinned = _min_or_max_filter(ink, radius, use_max=False)
+        # Never erode a digit away: keep the original where thinning would erase it.
+        return thinned if (thinned > 0.5).sum() >= 0.2 * (ink > 0.5).sum() else ink
+    if radius <= -1 and width < 0.6 * target_width:
+        return _min_or_max_filter(ink, -radius, use_max=True)
+    return ink
+
+
+def _bounding_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    rows, cols = np.nonzero(mask)
+    if rows.size == 0:
+        return None
+    return rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
+
+
+def preprocess(gray: np.ndarray, normalise_width: bool = True) -> np.ndarray:
+    """Grayscale (H, W) of one digit, either polarity -> uint8 (28, 28), white on black.
+
+    Raises NothingToRead for a blank picture or a dot, ImageError for a non-2-D input.
+    ``normalise_width=False`` skips the stroke-width step (a plain MNIST-style crop
+    and centre; the drawn-digit benchmark compares the two).
+    """
+    gray = np.asarray(gray)
+    if gray.ndim != 2 or min(gray.shape) < 2:
+        raise ImageError(f"expected a 2-D grayscale image, got shape {gray.shape}")
+    ink = ink_map(gray)
+    box = _bounding_box(ink > 0.5)
+    if box is None:
+        raise NothingToRead("the picture is blank")
+    top, bottom, left, right = box
+    side = max(bottom - top, right - left)
+    if side <= max(3, 0.08 * max(gray.shape)) and _is_solid(ink[top:bottom, left:right] > 0.5):
+        raise NothingToRead("that is just a dot: draw a digit")
+    # Work on the digit's own region (plus a margin for thickening) to keep it fast.
+    margin = side // 2 + 2
+    region = ink[max(0, top - margin):bottom + margin, max(0, left - margin):right + margin]
+    # Below about twice the output size, a pixel of erosion is too coarse a tool.
+    if normalise_width and side >= 2 * BOX:
+        region = normalise_stroke_width(region, TARGET_STROKE * side / BOX)
+    return fit_and_centre(region)
+
+
+def _is_solid(mask: np.ndarray) -> bool:
+    """A blob that fills most of its bounding box and is about as wide as tall (a dot)."""
+    height, width = mask.shape
+    return mask.mean() > 0.5 and 0.5 <= height / max(width, 1) <= 2.0
+
+
+# --- Vector strokes: the canvas ---------------------------------------------------
+
+
+def preprocess_strokes(strokes: Sequence[np.ndarray], min_extent: float = 6.0) -> np.ndarray:
+    """Pen strokes -> uint8 (28, 28), re-drawn at MNIST's stroke width.
+
+    ``strokes`` is a list of (N, 2) arrays of x, y points in any units (canvas
+    pixels). ``min_extent``: a drawing whose longer side is shorter than this is a
+    dot, not a digit. Raises NothingToRead for no strokes or a dot.
+    """
+    from PIL import Image, ImageDraw
+
+    strokes = [np.asarray(s, dtype=np.float64).reshape(-1, 2) for s in strokes if len(s)]
+    strokes = [s[np.isfinite(s).all(axis=1)] for s in strokes]
+    strokes = [s for s in strokes if len(s)]
+    if not strokes:
+        raise NothingToRead("the canvas is empty")
+    points = np.concatenate(strokes)
+    low, high = points.min(axis=0), points.max(axis=0)
+    extent = float((high - low).max())
+    if extent < min_extent:
+        raise NothingToRead("that is just a dot: draw a digit")
+    # Draw so that the finished 28x28 digit (path box plus the pen's width) spans
+    # BOX pixels, SUPERSAMPLE times finer; fit_and_centre then resamples it down.
+    pen = TARGET_STROKE * SUPERSAMPLE
+    scale = (BOX * SUPERSAMPLE - pen) / extent
+    margin = pen + 2
+    size = (int(math.ceil((high[0] - low[0]) * scale + 2 * margin)),
+            int(math.ceil((high[1] - low[1]) * scale + 2 * margin)))
+    canvas = Image.new("L", size, 0)
+    draw = ImageDraw.Draw(canvas)
+    radius = pen / 2
+    for stroke in strokes:
+        xy = [(float(x), float(y)) for x, y in (stroke - low) * scale + margin]
+        if len(xy) > 1:
+            draw.line(xy, fill=255, width=max(1, int(round(pen))), joint="curve")
+        for x, y in (xy[0], xy[-1]) if len(xy) > 1 else xy:
+            draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=255)
+    return fit_and_centre(np.asarray(canvas, dtype=np.float32) / 255.0)
+
+
+def _quadratic(p0, p1, p2, steps: int) -> list[tuple[float, float]]:
+    t = np.linspace(0.0, 1.0, steps + 1)[1:, None]
+    curve = (1 - t) ** 2 * np.asarray(p0) + 2 * (1 - t) * t * np.asarray(p1) + t ** 2 * np.asarray(p2)
+    return [tuple(point) for point in curve]
+
+
+def _cubic(p0, p1, p2, p3, steps: int) -> list[tuple[float, float]]:
+    t = np.linspace(0.0, 1.0, steps + 1)[1:, None]
+    curve = ((1 - t) ** 3 * np.asarray(p0) + 3 * (1 - t) ** 2 * t * np.asarray(p1)
+             + 3 * (1 - t) * t ** 2 * np.asarray(p2) + t ** 3 * np.asarray(p3))
+    return [tuple(point) for point in curve]
+
+
+def path_commands_to_points(commands: Iterable[Sequence[Any]], curve_steps: int = 4) -> list[np.ndarray]:
+    """SVG-style path commands (Fabric.js ``path`` arrays: M, L, Q, C, Z, absolute)
+    -> polylines, one (N, 2) array per sub-path, curves sampled ``curve_steps`` times."""
+    polylines: list[list[tuple[float, float]]] = []
+    current: list[tuple[float, float]] = []
+    for command in commands:
+        if not command:
+            continue
+        op, args = str(command[0]), [float(v) for v in command[1:]]
+        if op == "M" and len(args) >= 2:
+            if current:
+                polylines.append(current)
+            current = [(args[0], args[1])]
+        elif op == "L" and len(args) >= 2 and current:
+            current.append((args[0], args[1]))
+        elif op == "Q" and len(args) >= 4 and current:
+            current += _quadratic(current[-1], args[0:2], args[2:4], curve_steps)
+        elif op == "C" and len(args) >= 6 and current:
+            current += _cubic(current[-1], args[0:2], args[2:4], args[4:6], curve_steps)
+        elif op in ("Z", "z") and current:
+            current.append(current[0])
+    if current:
+        polylines.append(current)
+    return [np.asarray(line, dtype=np.float64) for line in polylines]
+
+
+def strokes_from_canvas_json(json_data: dict | None) -> list[np.ndarray] | None:
+    """The freehand strokes of a streamlit-drawable-canvas ``json_data``, in canvas pixels.
+
+    Returns [] for an empty canvas and None when the drawing holds objects that are
+    not freehand paths (then the caller should read the pixels instead). A path
+    the user moved or scaled with the edit tool is placed where it is shown.
+    """
+    if not json_data:
+        return []
+    strokes: list[np.ndarray] = []
+    for obj in json_data.get("objects") or []:
+        if str(obj.get("type", "")).lower() != "path" or not obj.get("path"):
+            return None
+        polylines = path_commands_to_points(obj["path"])
+        if not polylines:
+            continue
+        strokes += _place_on_canvas(obj, polylines)
+    return strokes
+
+
+def _place_on_canvas(obj: dict, polylines: list[np.ndarray]) -> list[np.ndarray]:
+    """Apply a Fabric object's transform (position, scale, flip, angle) to its path points.
+
+    Fabric keeps the path in its original coordinates; the object is drawn with the
+    path's bounding-box centre at the object's centre, scaled and rotated about it.
+    """
+    points = np.concatenate(polylines)
+    path_centre = (points.min(axis=0) + points.max(axis=0)) / 2
+    scale_x = float(obj.get("scaleX", 1) or 1) * (-1 if obj.get("flipX") else 1)
+    scale_y = float(obj.get("scaleY", 1) or 1) * (-1 if obj.get("flipY") else 1)
+    stroke = float(obj.get("strokeWidth", 0) or 0)
+    width = float(obj.get("width", 0) or 0) + stroke
+    height = float(obj.get("height", 0) or 0) + stroke
+    # Fabric's left/top locate the object's origin (by default its top-left corner).
+    origin = {"left": 0.0, "center": 0.5, "right": 1.0, "top": 0.0, "bottom": 1.0}
+    angle = math.radians(float(obj.get("angle", 0) or 0))
+    cos, sin = math.cos(angle), math.sin(angle)
+    offset_x = (0.5 - origin.get(obj.get("originX", "left"), 0.0)) * width * abs(scale_x)
+    offset_y = (0.5 - origin.get(obj.get("originY", "top"), 0.0)) * height * abs(scale_y)
+    centre = np.array([
+        float(obj.get("left", 0) or 0) + cos * offset_x - sin * offset_y,
+        float(obj.get("top", 0) or 0) + sin * offset_x + cos * offset_y,
+    ])
+    rotation = np.array([[cos, -sin], [sin, cos]])
+    placed = []
+    for line in polylines:
+        local = (line - path_centre) * np.array([scale_x, scale_y])
+        placed.append(local @ rotation.T + centre)
+    return placed
+
+
+def naive_resize(gray: np.ndarray) -> np.ndarray:
+    """What most draw-a-digit demos do: squash the whole picture to 28x28 (for comparison)."""
+    from PIL import Image
+
+    gray = np.asarray(gray, dtype=np.uint8)
+    if np.median(np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])) > 127:
+        gray = 255 - gray
+    return np.asarray(Image.fromarray(gray).resize((FIELD, FIELD), Image.LANCZOS), dtype=np.uint8)

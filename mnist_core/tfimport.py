@@ -23,7 +23,10 @@ def import_keras_quietly():
         os.dup2(captured.fileno(), 2)
         try:
             import keras
-            import tensorflow  # noqa: F401
+            import tensorflow
+
+            # Device discovery prints its own notices (no CUDA driver...) on first use.
+            tensorflow.config.list_physical_devices()
         except BaseException:
             os.dup2(saved_fd, 2)
             captured.seek(0)

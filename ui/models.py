@@ -35,8 +35,21 @@ def model_picker() -> str | None:
 
 
 def selected_model_name() -> str | None:
-    """The name chosen in the sidebar's picker (None if there are no models)."""
-    return st.session_state.get(MODEL_KEY)
+    """The name chosen in the sidebar's picker, else the default model (None if there
+    are no models). The fallback matters when a page runs without the entry point,
+    as Streamlit's AppTest does on reruns."""
+    return st.session_state.get(MODEL_KEY) or store.default_model_name()
+
+
+@st.cache_resource(show_spinner=False)
+def start_importing_tensorflow() -> None:
+    """Import TensorFlow in a background thread, once per process, so the first
+    prediction does not wait for it and the first paint never does."""
+    import threading
+
+    from mnist_core.tfimport import import_keras_quietly
+
+    threading.Thread(target=import_keras_quietly, name="import-tensorflow", daemon=True).start()
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

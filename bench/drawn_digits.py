@@ -1,0 +1,116 @@
+"""Accuracy on real handwriting: pendigits drawn the way the canvas draws them.
+
+Renders the 7,494 pen trajectories of ../shared/data/pendigits-orig.tra as the
+canvas shows them (white, round-capped strokes on black, at the canvas size and
+the app's default brush), once at their written scale (the tablet's 500x500 box
+mapped onto the canvas, so many digits are small) and once scaled to fill most
+of the canvas. Each goes through:
+
+- ``strokes``: the app's canvas pipeline (the vector strokes re-drawn, MNIST-style);
+- ``pixels``: the app's pipeline for pictures (uploads), on the rendered image;
+- ``crop_centre``: a plain MNIST-style crop, fit and centre, no stroke handling;
+- ``naive_resize``: the whole canvas squashed to 28x28, as most demos do;
+
+and the model; prints accuracy for each, overall and per digit, as JSON.
+
+    python -m bench.drawn_digits [--model NAME] [--limit N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from bench.common import default_pendigits, emit  # noqa: E402
+
+PIPELINES = ("strokes", "pixels", "crop_centre", "naive_resize")
+
+
+def build_inputs(digits, canvas_size: int, brush: float):
+    """28x28 inputs per rendering and pipeline: {rendering: {pipeline: uint8 (N, 28, 28)}}."""
+    from mnist_core.pendigits import at_written_scale, canvas_json, filling_canvas, render_like_canvas
+    from mnist_core.preprocess import (NothingToRead, naive_resize, preprocess, preprocess_strokes,
+                                       strokes_from_canvas_json)
+
+    renderings = {"written_scale": at_written_scale, "filling_canvas": filling_canvas}
+    inputs = {}
+    for rendering, place in renderings.items():
+        arrays = {name: [] for name in PIPELINES}
+        for digit in digits:
+            strokes = place(digit.strokes, canvas_size)
+            picture = render_like_canvas(strokes, canvas_size, brush)
+            from_canvas = strokes_from_canvas_json(canvas_json(strokes, brush))
+            for name, make in (
+                ("strokes", lambda: preprocess_strokes(from_canvas, min_extent=brush / 2)),
+                ("pixels", lambda: preprocess(picture)),
+                ("crop_centre", lambda: preprocess(picture, normalise_width=False)),
+                ("naive_resize", lambda: naive_resize(picture)),
+            ):
+                try:
+                    arrays[name].append(make())
+                except NothingToRead:
+                    arrays[name].append(np.zeros((28, 28), np.uint8))  # scored as wrong
+        inputs[rendering] = {name: np.stack(values) for name, values in arrays.items()}
+    return inputs
+
+
+def score(model, inputs, labels: np.ndarray) -> dict:
+    from mnist_core.inference import predict_probabilities
+
+    results = {}
+    for rendering, pipelines in inputs.items():
+        results[rendering] = {}
+        for name, images in pipelines.items():
+            predicted = predict_probabilities(model, images).argmax(axis=1)
+            correct = predicted == labels
+            results[rendering][name] = {
+                "accuracy": round(float(correct.mean()), 4),
+                "per_digit": [round(float(correct[labels == d].mean()), 4) for d in range(10)],
+            }
+    return results
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", help="saved model (default: the default model)")
+    parser.add_argument("--pendigits", default=str(default_pendigits()), help="pendigits-orig.tra")
+    parser.add_argument("--limit", type=int, help="only the first N digits (quick look)")
+    parser.add_argument("--brush", type=float, help="brush width in canvas pixels (default: the app's)")
+    args = parser.parse_args(argv)
+
+    from mnist_core import store
+    from mnist_core.pendigits import load_pendigits
+    from mnist_core.preprocess import CANVAS_SIZE, DEFAULT_BRUSH_WIDTH
+    from mnist_core.tfimport import import_keras_quietly
+
+    import_keras_quietly()
+    brush = args.brush or DEFAULT_BRUSH_WIDTH
+    digits = load_pendigits(args.pendigits)[: args.limit]
+    labels = np.array([digit.label for digit in digits])
+    name = store.resolve_model_name(args.model)
+    model = store.load_model(name)
+
+    started = time.perf_counter()
+    inputs = build_inputs(digits, CANVAS_SIZE, brush)
+    results = score(model, inputs, labels)
+    emit({
+        "benchmark": "drawn_digits",
+        "model": name,
+        "samples": len(digits),
+        "canvas_size": CANVAS_SIZE,
+        "brush_width": brush,
+        "app_pipeline": "strokes",
+        "results": results,
+        "seconds": round(time.perf_counter() - started, 1),
+    })
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

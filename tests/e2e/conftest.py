@@ -1,0 +1,140 @@
+"""Browser tests: the real app served by ``streamlit run`` and driven in headless Chromium.
+
+Chromium is /usr/bin/chromium (Debian's package) or $CHROMIUM_PATH; without it
+these tests are skipped, except under CI=true, where they fail. Screenshots go
+to test-artifacts/ (or $TEST_ARTIFACTS_DIR).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT, SHIPPED_ARTIFACTS
+
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/e2e" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)
+
+
+def _skip_or_fail(message: str):
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    path = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+    if not Path(path).is_file():
+        _skip_or_fail(f"Chromium not found at {path} (apt-get install -y chromium, or set CHROMIUM_PATH)")
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        _skip_or_fail("playwright is not installed (pip install -r requirements-test.txt)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir() -> Path:
+    path = Path(os.environ.get("TEST_ARTIFACTS_DIR", REPO_ROOT / "test-artifacts"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class AppServer:
+    """``streamlit run app.py`` on a free localhost port, with its own artifacts folder."""
+
+    def __init__(self, artifacts: Path, log_path: Path):
+        self.artifacts = artifacts
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "MNIST_STUDIO_ARTIFACTS": str(artifacts), "PYTHONUNBUFFERED": "1"}
+        self.log_path = log_path
+        self._log = open(log_path, "w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "app.py"),
+             "--server.headless", "true", "--server.port", str(self.port),
+             "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+             "--server.fileWatcherType", "none"],
+            cwd=REPO_ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+        )
+        self._wait_healthy()
+
+    def _wait_healthy(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"streamlit exited early:\n{self.log_path.read_text()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.3)
+        raise RuntimeError(f"streamlit did not become healthy:\n{self.log_path.read_text()}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self._log.close()
+
+
+def copy_shipped_artifacts(destination: Path) -> Path:
+    """A private copy of the shipped models and settings (runs left out)."""
+    (destination / "runs").mkdir(parents=True, exist_ok=True)
+    shutil.copytree(SHIPPED_ARTIFACTS / "models", destination / "models")
+    shutil.copy2(SHIPPED_ARTIFACTS / "settings.json", destination / "settings.json")
+    return destination
+
+
+@pytest.fixture(scope="module")
+def app_server(tmp_path_factory, chromium_path):
+    """The app with a copy of the shipped artifacts, served for this module's tests."""
+    root = tmp_path_factory.mktemp("e2e")
+    server = AppServer(copy_shipped_artifacts(root / "artifacts"), root / "streamlit.log")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    yield page
+    context.close()

@@ -1,0 +1,114 @@
+"""The Draw page in a real browser: draw with the mouse, read the prediction, clear."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from tests.conftest import SHARED_DATA
+
+CANVAS = "canvas.upper-canvas"
+
+
+def draw(page, strokes) -> None:
+    """Draw strokes (lists of (x, y) in canvas pixels) on the canvas with the mouse."""
+    box = page.locator(CANVAS).bounding_box()
+    for stroke in strokes:
+        x, y = stroke[0]
+        page.mouse.move(box["x"] + x, box["y"] + y)
+        page.mouse.down()
+        for x, y in stroke[1:]:
+            page.mouse.move(box["x"] + x, box["y"] + y)
+        page.mouse.up()
+
+
+def prediction(page) -> str:
+    """The Prediction metric's value once it shows one."""
+    metric = page.get_by_test_id("stMetricValue")
+    metric.wait_for()
+    return metric.inner_text().strip()
+
+
+def wait_for_prediction(page, expected: str) -> None:
+    page.get_by_test_id("stMetricValue").filter(has_text=expected).wait_for()
+
+
+def clear_canvas(page) -> None:
+    page.get_by_role("button", name="Reset canvas & history").click()
+    page.get_by_text("Nothing to read yet").wait_for()
+
+
+def open_draw_page(page, url: str) -> None:
+    page.goto(url)
+    page.locator(CANVAS).wait_for()
+    page.get_by_text("Nothing to read yet").wait_for()  # the model is loaded and waiting
+
+
+ONE = [[(140, 50 + 9 * k) for k in range(21)]]
+ZERO = [[(140 + 55 * math.sin(a), 140 - 80 * math.cos(a)) for a in np.linspace(0, 2 * math.pi, 45)]]
+
+
+def test_draw_a_one_and_a_zero_and_clear(page, app_server, screenshot_dir):
+    open_draw_page(page, app_server.url)
+    draw(page, ONE)
+    wait_for_prediction(page, "1")
+    assert prediction(page) == "1"
+    assert "sure" in page.get_by_test_id("stMetricDelta").inner_text()
+    assert page.get_by_text("What the model saw (28 x 28)").is_visible()
+    page.screenshot(path=str(screenshot_dir / "draw-one.png"), full_page=True)
+
+    clear_canvas(page)
+    assert page.get_by_test_id("stMetricValue").count() == 0
+
+    draw(page, ZERO)
+    wait_for_prediction(page, "0")
+    assert prediction(page) == "0"
+    page.screenshot(path=str(screenshot_dir / "draw-zero.png"), full_page=True)
+    clear_canvas(page)
+
+
+def test_a_dot_is_nothing_to_read(page, app_server):
+    open_draw_page(page, app_server.url)
+    draw(page, [[(100, 100), (101, 101)]])
+    page.get_by_text("just a dot").wait_for()
+    assert page.get_by_test_id("stMetricValue").count() == 0
+
+
+def test_real_pen_trajectories_read_as_the_offline_pipeline_reads_them(page, app_server, screenshot_dir):
+    """Digits written by people (the shared pendigits file), drawn with the mouse:
+    the page must show what the same pipeline and model give offline."""
+    from mnist_core import store
+    from mnist_core.inference import read_strokes
+    from mnist_core.pendigits import canvas_json, filling_canvas, load_pendigits
+    from mnist_core.preprocess import strokes_from_canvas_json
+    from tests.conftest import require_real_file
+
+    path = require_real_file(SHARED_DATA / "pendigits-orig.tra", "pendigits-orig.tra")
+    digits = load_pendigits(path)
+    model = store.load_model(store.default_model_name(app_server.artifacts / "models"),
+                             app_server.artifacts / "models")
+    open_draw_page(page, app_server.url)
+    checked = 0
+    for digit in digits[:40:4]:  # ten digits from several writers
+        strokes = [np.round(s, 1) for s in filling_canvas(digit.strokes, 280)]
+        expected = read_strokes(model, strokes_from_canvas_json(canvas_json(strokes, 18)))
+        if expected.unsure:
+            continue  # the page shows "?" for those; covered by the unit tests
+        draw(page, [[tuple(p) for p in s] for s in strokes])
+        wait_for_prediction(page, str(expected.label))
+        assert prediction(page) == str(expected.label)
+        checked += 1
+        page.screenshot(path=str(screenshot_dir / "draw-pendigits.png"), full_page=True)
+        clear_canvas(page)
+    assert checked >= 5
+
+
+@pytest.mark.parametrize("colours", ["Black on white"])
+def test_black_on_white_reads_the_same(page, app_server, colours):
+    open_draw_page(page, app_server.url)
+    page.get_by_text(colours).click()
+    page.wait_for_timeout(500)
+    draw(page, ONE)
+    wait_for_prediction(page, "1")

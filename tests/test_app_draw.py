@@ -1,0 +1,73 @@
+"""The Draw page under Streamlit's AppTest: it loads, shows the picker, reads uploads."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import REPO_ROOT, SHIPPED_ARTIFACTS
+
+
+@pytest.fixture
+def shipped_models(monkeypatch):
+    """The app as a user gets it: the shipped artifacts and default model."""
+    monkeypatch.setenv("MNIST_STUDIO_ARTIFACTS", str(SHIPPED_ARTIFACTS))
+
+
+def _draw_page() -> AppTest:
+    return AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=90).run()
+
+
+def _png(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_page_loads_with_the_model_picker_and_waits_for_a_drawing(shipped_models):
+    app = _draw_page()
+    assert not app.exception
+    assert app.title[0].value == "Draw a digit"
+    picker = app.sidebar.selectbox(key="model_name")
+    assert picker.value == "deeper_cnn-v1" and any("%" in option for option in picker.options)
+    assert any("Nothing to read yet" in info.value for info in app.info)
+
+
+def test_uploaded_image_gets_a_prediction(shipped_models, mnist):
+    app = _draw_page()
+    app.button_group(key="draw_source").set_value("Upload a picture").run()
+    index = int(np.flatnonzero(mnist.y_test == 3)[0])
+    digit = Image.fromarray(255 - mnist.x_test[index]).resize((200, 200))  # dark on light, larger
+    app.get("file_uploader")[0].set_value(("three.png", _png(np.asarray(digit)), "image/png")).run()
+    assert not app.exception
+    (metric,) = app.metric
+    assert metric.label == "Prediction" and metric.value == "3"
+    assert "sure" in metric.delta
+    assert len(app.get("plotly_chart")) == 1
+
+
+def test_a_file_that_is_not_an_image_gets_a_message(shipped_models):
+    app = _draw_page()
+    app.button_group(key="draw_source").set_value("Upload a picture").run()
+    app.get("file_uploader")[0].set_value(("notes.png", b"not an image at all", "image/png")).run()
+    assert not app.exception
+    assert any("Cannot read notes.png" in error.value for error in app.error)
+    assert not app.metric
+
+
+def test_a_blank_upload_has_nothing_to_read(shipped_models):
+    app = _draw_page()
+    app.button_group(key="draw_source").set_value("Upload a picture").run()
+    app.get("file_uploader")[0].set_value(("blank.png", _png(np.full((50, 50), 255, np.uint8)), "image/png")).run()
+    assert not app.exception
+    assert any("Nothing to read" in info.value for info in app.info)
+
+
+def test_without_models_the_page_says_where_to_get_one():
+    app = _draw_page()
+    assert not app.exception
+    assert any("no saved model yet" in info.value for info in app.info)

@@ -1,0 +1,258 @@
+"""The drawing pipeline: MNIST-style fit and centre, strokes, pixels, polarity, bad input."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from mnist_core.pendigits import canvas_json, render_like_canvas
+from mnist_core.preprocess import (
+    ImageError,
+    NothingToRead,
+    decode_image,
+    estimate_stroke_width,
+    preprocess,
+    preprocess_file_bytes,
+    preprocess_strokes,
+    strokes_from_canvas_json,
+)
+
+
+def centre_of_mass(image: np.ndarray) -> tuple[float, float]:
+    weights = image.astype(np.float64)
+    rows, cols = np.indices(image.shape)
+    return (rows * weights).sum() / weights.sum(), (cols * weights).sum() / weights.sum()
+
+
+def ink_box(image: np.ndarray, threshold: int = 0) -> tuple[int, int]:
+    rows, cols = np.nonzero(image > threshold)
+    return rows.max() - rows.min() + 1, cols.max() - cols.min() + 1
+
+
+def two_stroke_seven(offset=(0.0, 0.0), scale=1.0) -> list[np.ndarray]:
+    """A '7' drawn as two strokes (a top bar and a diagonal), in canvas pixels."""
+    bar = np.array([[60, 60], [100, 58], [150, 62], [190, 60]], dtype=float)
+    stem = np.array([[190, 60], [170, 120], [150, 170], [135, 230]], dtype=float)
+    return [s * scale + np.asarray(offset) for s in (bar, stem)]
+
+
+def zero(centre=(140.0, 140.0), radius=(60.0, 85.0)) -> list[np.ndarray]:
+    angles = np.linspace(0, 2 * np.pi, 60)
+    return [np.stack([centre[0] + radius[0] * np.cos(angles), centre[1] + radius[1] * np.sin(angles)], 1)]
+
+
+SHAPES = {"seven": two_stroke_seven(), "zero": zero(), "one": [np.array([[140.0, 40.0], [142.0, 240.0]])]}
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+@pytest.mark.parametrize("pipeline", ["strokes", "pixels"])
+def test_centre_of_mass_lands_on_14_14(shape, pipeline):
+    strokes = SHAPES[shape]
+    image = preprocess_strokes(strokes) if pipeline == "strokes" else preprocess(render_like_canvas(strokes, 280, 18))
+    assert image.shape == (28, 28) and image.dtype == np.uint8
+    row, col = centre_of_mass(image)
+    assert abs(row - 14) <= 0.5 and abs(col - 14) <= 0.5
+    assert image.max() == 255
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+@pytest.mark.parametrize("pipeline", ["strokes", "pixels"])
+def test_longer_side_is_fitted_to_20_pixels(shape, pipeline):
+    strokes = SHAPES[shape]
+    image = preprocess_strokes(strokes) if pipeline == "strokes" else preprocess(render_like_canvas(strokes, 280, 18))
+    # Placed at a sub-pixel offset, the 20-pixel box straddles 21 pixel cells,
+    # the end cells partly covered: their coverage adds up to one cell.
+    assert max(ink_box(image)) in (20, 21)
+    profile = max((image.max(axis=axis) / 255.0 for axis in (0, 1)), key=lambda p: (p > 0).sum())
+    assert profile.sum() == pytest.approx(20, abs=0.75)
+
+
+def test_aspect_ratio_is_kept():
+    tall = preprocess_strokes(zero(radius=(30.0, 90.0)))
+    height, width = ink_box(tall)
+    assert height in (20, 21) and 7 <= width <= 9
+
+
+@pytest.mark.parametrize("pipeline", ["strokes", "pixels"])
+def test_corner_and_middle_give_the_same_image(pipeline):
+    small = 0.35  # the seven spans 46 x 60 canvas pixels
+    middle = two_stroke_seven(offset=(80, 80), scale=small)
+    corner = two_stroke_seven(offset=(-12, -10), scale=small)  # 9 px from the top-left edges
+    if pipeline == "strokes":
+        a, b = preprocess_strokes(middle), preprocess_strokes(corner)
+    else:
+        a, b = preprocess(render_like_canvas(middle, 280, 12)), preprocess(render_like_canvas(corner, 280, 12))
+    difference = np.abs(a.astype(int) - b.astype(int))
+    assert difference.mean() < 1 and difference.max() <= 16
+
+
+def test_size_and_brush_do_not_change_the_stroke_reading():
+    big = preprocess_strokes(two_stroke_seven(scale=1.0))
+    small = preprocess_strokes(two_stroke_seven(offset=(50, 50), scale=0.3))
+    assert np.abs(big.astype(int) - small.astype(int)).mean() < 3
+
+
+def test_small_digit_with_thick_brush_is_not_a_blob():
+    """A small '0' drawn with a thick brush fills its own hole on the canvas; re-drawn
+    from its strokes it is still a ring with MNIST's stroke width, not a disc."""
+    strokes = zero(centre=(140, 140), radius=(16, 24))
+    canvas = render_like_canvas(strokes, 280, 36)
+    assert canvas[140, 140] == 255  # on the canvas the hole is gone
+    from_strokes = preprocess_strokes(strokes)
+    assert from_strokes[14, 14] < 60, "the hole of the zero should stay dark"
+    assert estimate_stroke_width(from_strokes >= 128) < 3.5
+    assert estimate_stroke_width(preprocess(canvas) >= 128) > 5  # pixels alone cannot undo it
+
+
+def test_thick_strokes_in_a_picture_are_thinned():
+    """Pixels only: a thick brush on a small digit is thinned back towards MNIST's width."""
+    canvas = render_like_canvas(zero(centre=(140, 140), radius=(40, 60)), 280, 40)
+    plain = preprocess(canvas, normalise_width=False)
+    thinned = preprocess(canvas)
+    assert estimate_stroke_width(plain >= 128) > 4.8
+    assert estimate_stroke_width(thinned >= 128) < 3.8
+    assert thinned[14, 14] == 0
+
+
+def test_thin_pen_on_a_large_photo_is_thickened():
+    canvas = render_like_canvas(two_stroke_seven(scale=3.0, offset=(-100, -100)), 800, 2)
+    image = preprocess(canvas)
+    assert 2.0 <= estimate_stroke_width(image >= 128) <= 4.5
+
+
+def test_polarity_is_detected():
+    white_on_black = render_like_canvas(zero(), 280, 18)
+    black_on_white = 255 - white_on_black
+    np.testing.assert_array_equal(preprocess(white_on_black), preprocess(black_on_white))
+
+
+def test_photo_with_a_grey_uneven_background_reads_like_a_clean_drawing():
+    clean = render_like_canvas(two_stroke_seven(), 280, 10).astype(np.float64) / 255
+    rows, cols = np.indices(clean.shape)
+    paper = 0.65 + 0.2 * cols / 280 + np.random.default_rng(0).normal(0, 0.02, clean.shape)
+    photo = np.clip(paper * (1 - 0.8 * clean), 0, 1) * 255  # dark ink on lit grey paper
+    from_photo = preprocess(photo.astype(np.uint8))
+    from_clean = preprocess((clean * 255).astype(np.uint8))
+    assert np.abs(from_photo.astype(int) - from_clean.astype(int)).mean() < 12
+
+
+@pytest.mark.parametrize("blank", [np.zeros((280, 280), np.uint8), np.full((50, 80), 255, np.uint8),
+                                   np.full((28, 28), 128, np.uint8)])
+def test_blank_pictures_have_nothing_to_read(blank):
+    with pytest.raises(NothingToRead):
+        preprocess(blank)
+
+
+def test_a_dot_is_nothing_to_read():
+    dot = render_like_canvas([np.array([[140.0, 140.0], [141.0, 141.0]])], 280, 18)
+    with pytest.raises(NothingToRead, match="dot"):
+        preprocess(dot)
+    with pytest.raises(NothingToRead, match="dot"):
+        preprocess_strokes([np.array([[140.0, 140.0], [141.0, 140.5]])], min_extent=9)
+
+
+def test_empty_canvas_has_nothing_to_read():
+    with pytest.raises(NothingToRead, match="empty"):
+        preprocess_strokes([])
+    assert strokes_from_canvas_json({"objects": []}) == []
+    assert strokes_from_canvas_json(None) == []
+
+
+def test_canvas_json_paths_are_read_back_where_they_were_drawn():
+    strokes = two_stroke_seven()
+    parsed = strokes_from_canvas_json(canvas_json(strokes, brush_width=18))
+    assert len(parsed) == 2
+    for original, back in zip(strokes, parsed):
+        # The canvas smooths the stroke into curves through the midpoints; the ends stay.
+        np.testing.assert_allclose(back[0], original[0], atol=0.1)
+        np.testing.assert_allclose(back[-1], original[-1], atol=0.1)
+    # The brush width does not change what is read.
+    thick = preprocess_strokes(strokes_from_canvas_json(canvas_json(strokes, brush_width=30)))
+    assert np.abs(preprocess_strokes(parsed).astype(int) - thick.astype(int)).mean() < 1.5
+
+
+def test_a_path_moved_and_scaled_with_the_edit_tool_is_placed_where_shown():
+    data = canvas_json([np.array([[100.0, 100.0], [100.0, 200.0]])], brush_width=10)
+    obj = data["objects"][0]
+    obj["left"] += 50  # moved right
+    obj["scaleY"] = 0.5  # squashed about its centre
+    (points,) = strokes_from_canvas_json(data)
+    np.testing.assert_allclose(points[0], [150.0, 125.0], atol=0.2)
+    np.testing.assert_allclose(points[-1], [150.0, 175.0], atol=0.2)
+
+
+def test_non_path_objects_ask_for_pixels():
+    assert strokes_from_canvas_json({"objects": [{"type": "Rect", "left": 1}]}) is None
+
+
+def _png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB", "RGBA", "P", "1", "I;16"])
+def test_uploads_in_any_mode_read_the_same(mode):
+    drawing = render_like_canvas(zero(), 280, 18)
+    image = Image.fromarray(255 - drawing)  # dark ink on white, as on paper
+    if mode == "I;16":
+        image = Image.fromarray((255 - drawing).astype(np.uint16) * 257)
+    else:
+        image = image.convert(mode)
+    result = preprocess_file_bytes(_png(image))
+    expected = preprocess(255 - drawing)
+    assert np.abs(result.astype(int) - expected.astype(int)).mean() < 10
+
+
+def test_transparent_background_counts_as_background():
+    drawing = render_like_canvas(two_stroke_seven(), 280, 18)
+    rgba = np.zeros((280, 280, 4), np.uint8)
+    rgba[..., :3] = 0  # black ink...
+    rgba[..., 3] = drawing  # ...only where drawn; the rest is transparent
+    result = preprocess_file_bytes(_png(Image.fromarray(rgba, "RGBA")))
+    np.testing.assert_array_equal(result > 127, preprocess(drawing) > 127)
+
+
+def test_jpeg_upload_is_read():
+    drawing = render_like_canvas(two_stroke_seven(), 280, 18)
+    buffer = io.BytesIO()
+    Image.fromarray(255 - drawing).save(buffer, format="JPEG", quality=70)
+    result = preprocess_file_bytes(buffer.getvalue())
+    assert abs(centre_of_mass(result)[0] - 14) <= 0.5
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"", "empty"),
+        (b"GIF89a but not really an image", "not an image|damaged"),
+        (b"%PDF-1.4 a document", "not an image"),
+        (_png(Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64), dtype=np.uint8)))[:2000],
+         "damaged|truncated|not an image"),
+    ],
+)
+def test_bad_uploads_are_refused_with_a_message(data, message):
+    with pytest.raises(ImageError, match=message):
+        decode_image(data)
+
+
+def test_huge_images_and_decompression_bombs_are_refused():
+    bomb = _png(Image.new("1", (6000, 6000)))  # 36 Mpixels in a few kilobytes
+    assert len(bomb) < 100_000
+    with pytest.raises(ImageError, match="limit|decompression"):
+        decode_image(bomb)
+    with pytest.raises(ImageError, match="MB"):
+        decode_image(b"\x89PNG" + b"\0" * (21 * 1024 * 1024))
+
+
+def test_mnist_digits_pass_through_almost_unchanged(mnist):
+    """An MNIST test image is already what the pipeline makes: it should come back
+    nearly the same, and the model should read it as well."""
+    images = mnist.x_test[:300]
+    again = np.stack([preprocess(image) for image in images])
+    assert np.abs(again.astype(int) - images.astype(int)).mean() < 8
+    rows = [centre_of_mass(image)[0] for image in again]
+    assert abs(np.mean(rows) - 14) < 0.1
