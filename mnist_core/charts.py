@@ -36,3 +36,44 @@ def probability_bars(probabilities: Sequence[float], height: int = 260) -> go.Fi
         showlegend=False,
     )
     return figure
+
+
+TRAIN_COLOUR = "#1f77b4"
+VAL_COLOUR = "#ff7f0e"
+
+
+def training_curves(curves, metric: str, height: int = 320) -> go.Figure:
+    """Loss or accuracy (``metric``) of one fit: the training curve per batch group as a
+    thin line, training and validation per epoch as markers and lines; x in epochs."""
+    batch_values = curves.batch_loss if metric == "loss" else curves.batch_accuracy
+    epoch_values = curves.loss if metric == "loss" else curves.accuracy
+    val_values = curves.val_loss if metric == "loss" else curves.val_accuracy
+    figure = go.Figure()
+    if curves.batch_x:
+        figure.add_trace(go.Scatter(
+            x=curves.batch_x, y=batch_values, mode="lines", name="training (running, per batch)",
+            line=dict(color=TRAIN_COLOUR, width=1), opacity=0.45,
+            hovertemplate="epoch %{x:.2f}: %{y:.4f}<extra>training</extra>",
+        ))
+    if curves.epoch_x:
+        figure.add_trace(go.Scatter(
+            x=curves.epoch_x, y=epoch_values, mode="lines+markers", name="training (epoch)",
+            line=dict(color=TRAIN_COLOUR, width=2),
+            hovertemplate="epoch %{x}: %{y:.4f}<extra>training</extra>",
+        ))
+        if any(value is not None for value in val_values):
+            figure.add_trace(go.Scatter(
+                x=curves.epoch_x, y=val_values, mode="lines+markers", name="validation (epoch)",
+                line=dict(color=VAL_COLOUR, width=2),
+                hovertemplate="epoch %{x}: %{y:.4f}<extra>validation</extra>",
+            ))
+    figure.update_layout(
+        height=height,
+        margin=dict(l=10, r=10, t=40, b=10),
+        title=dict(text="Loss" if metric == "loss" else "Accuracy", x=0.0),
+        xaxis=dict(title="epoch", rangemode="tozero"),
+        yaxis=dict(title=metric, tickformat=".1%" if metric == "accuracy" else None),
+        legend=dict(orientation="h", y=-0.25),
+        uirevision=metric,  # keep the user's zoom while the curves grow
+    )
+    return figure

@@ -93,6 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_option(train)
     train.add_argument("--run-dir", type=Path, help="run folder for progress and status "
                        "(default: a new folder under artifacts/runs/)")
+    # Set by the app when it starts a job: the lock descriptors the job inherits.
+    train.add_argument("--lock-fds", type=_fd_list, help=argparse.SUPPRESS)
 
     evaluate = commands.add_parser("evaluate", help="test accuracy and loss of a saved model",
                                    description="Evaluate a saved model on the 10,000 MNIST test images.")
@@ -106,12 +108,28 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--model", help="saved model name (default: the default model)")
     predict.add_argument("files", nargs="+", metavar="FILE", help="image files")
 
+    runs_parser = commands.add_parser(
+        "runs", help="list training and cross-validation runs",
+        description="List the runs under artifacts/runs with their state, newest first.")
+    runs_parser.add_argument("--delete", metavar="RUN_ID", help="delete the run folder RUN_ID")
+
+    stop = commands.add_parser("stop", help="stop a running job after its current batch",
+                               description="Ask a running training or cross-validation job to stop.")
+    stop.add_argument("run_id", nargs="?", metavar="RUN_ID", help="the run to stop (default: the running one)")
+
     models = commands.add_parser("models", help="list the saved models",
                                  description="List saved models with their test accuracy; * marks the default.")
     group = models.add_mutually_exclusive_group()
     group.add_argument("--set-default", metavar="NAME", help="make NAME the default model")
     group.add_argument("--delete", metavar="NAME", help="delete the saved model NAME")
     return parser
+
+
+def _fd_list(text: str) -> list[int]:
+    try:
+        return [int(part) for part in text.split(",") if part]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list of descriptors") from None
 
 
 def _add_data_option(parser: argparse.ArgumentParser) -> None:
@@ -123,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
-    if args.command != "models":
+    if args.command not in ("models", "runs", "stop"):
         _quiet_tensorflow()
     handler = {
         "architectures": cmd_architectures,
@@ -131,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
         "evaluate": cmd_evaluate,
         "predict": cmd_predict,
         "models": cmd_models,
+        "runs": cmd_runs,
+        "stop": cmd_stop,
     }[args.command]
     try:
         return handler(args, argv)
@@ -150,10 +170,13 @@ def _user_error_message(exc: Exception) -> str | None:
     from mnist_core.architectures import UnknownArchitecture
     from mnist_core.data import DataError
     from mnist_core.fileio import FileFormatError
+    from mnist_core.jobs import JobError
+    from mnist_core.runs import RunNotFound
     from mnist_core.store import StoreError
     from mnist_core.training import ConfigError
 
-    if isinstance(exc, (CliError, DataError, StoreError, ConfigError, UnknownArchitecture, FileFormatError)):
+    if isinstance(exc, (CliError, DataError, StoreError, ConfigError, UnknownArchitecture, FileFormatError,
+                        JobError, RunNotFound)):
         return str(exc)
     return None
 
@@ -203,7 +226,7 @@ def cmd_train(args, argv) -> int:
     return run_training_job(
         config, name=name, data_path=args.data, run_dir=args.run_dir, command=command,
         save_if_stopped=not args.discard_if_stopped, set_default=args.set_default,
-        verbose=1 if sys.stdout.isatty() else 2,
+        verbose=1 if sys.stdout.isatty() else 2, inherited_fds=args.lock_fds,
     )
 
 
@@ -284,6 +307,41 @@ def cmd_models(args, argv) -> int:
         _print_table(rows)
     for problem in problems:
         print(f"warning: {problem}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_runs(args, argv) -> int:
+    from mnist_core import jobs
+
+    if args.delete:
+        jobs.delete_job(args.delete)
+        print(f"deleted run {args.delete}")
+        return EXIT_OK
+    listed = jobs.list_jobs()
+    if not listed:
+        print("no runs yet")
+        return EXIT_OK
+    rows = [("run", "kind", "state", "architecture", "result")]
+    for job in listed:
+        status = job.status
+        arch = job.config.get("arch") or ",".join(job.config.get("archs", []))
+        if status.get("test_accuracy") is not None:
+            result = f"test {status['test_accuracy']:.2%}" + (f" -> {status['model']}" if status.get("model") else "")
+        else:
+            result = status.get("error", "")
+        rows.append((job.run_id, job.kind, job.state, arch or "-", result))
+    _print_table(rows)
+    return EXIT_OK
+
+
+def cmd_stop(args, argv) -> int:
+    from mnist_core import jobs
+
+    run_id = args.run_id or jobs.active_run_id()
+    if run_id is None:
+        raise CliError("no job is running")
+    jobs.stop_job(run_id)
+    print(f"asked run {run_id} to stop after its current batch")
     return EXIT_OK
 
 

@@ -1,22 +1,233 @@
-"""Long work (training, cross-validation) as jobs with a run folder and an on-disk status.
+"""Long work (training, cross-validation) as jobs: a subprocess with a run folder.
 
-This module has the job process's side: ``job_lifecycle`` writes the status
-(running, then finished / stopped / failed) and turns stop requests and
-SIGTERM/SIGINT into a ``should_stop()`` that training polls after every batch.
-``run_training_job`` is what ``python -m mnist_core train`` runs.
+The app never trains in its own process. ``start_training`` launches
+``python -m mnist_core train ... --run-dir RUN`` and returns at once; the job
+writes its status and progress into ``artifacts/runs/RUN_ID/``, and anyone (a
+page rerun, a second tab, a reloaded browser) reads them back from there.
+
+Two locks make this safe, both ``flock`` locks that the operating system drops
+when the holding process ends, however it ends, so they cannot go stale:
+
+- ``runs/job.lock``: one job at a time per artifacts folder. The starter takes
+  it, hands the open descriptor to the job process, and lets go of its own copy;
+  two starts at the same moment cannot both get it.
+- ``RUN/alive.lock``: held by the job for as long as it lives. A run whose
+  status says queued or running but whose lock is free died without writing its
+  end (killed, machine restarted): it is shown as "interrupted".
+
+Stopping writes ``RUN/stop``; the job's Keras callback sees it after the current
+batch, and the job saves what it has (if asked to) and marks itself stopped.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
-from mnist_core import runs
+from mnist_core import paths, runs
+
+JOB_LOCK_FILE = "job.lock"
+
+try:  # POSIX
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: locks are taken by the job itself
+    fcntl = None
+
+
+class JobError(Exception):
+    """A job could not be started or changed; the message says why."""
+
+
+class JobBusy(JobError):
+    """Another job holds the job lock."""
+
+    def __init__(self, run_id: str | None):
+        self.run_id = run_id
+        super().__init__(f"a job is already running: {run_id or 'unknown run'} (follow it or stop it first)")
+
+
+# --- Locks ----------------------------------------------------------------------
+
+
+class FileLock:
+    """An exclusive lock on a file, held through an open descriptor (flock).
+
+    ``try_acquire`` never blocks. The lock lasts while any process holds a copy of
+    the descriptor: passing it to a child (``pass_fds``) hands the lock over.
+    """
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.fd: int | None = None
+
+    def try_acquire(self) -> bool:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        if fcntl is None:  # pragma: no cover
+            self.fd = fd
+            return True
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        self.fd = fd
+        return True
+
+    def write_owner(self, text: str) -> None:
+        """Record who holds the lock (readable without the lock)."""
+        os.ftruncate(self.fd, 0)
+        os.pwrite(self.fd, text.encode(), 0)
+
+    def close(self) -> None:
+        """Close this process's descriptor (the lock ends if no other copy is open)."""
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+def lock_is_held(path: Path) -> bool:
+    """Whether some process holds the lock on ``path`` right now."""
+    if not Path(path).exists():
+        return False
+    probe = FileLock(path)
+    if probe.try_acquire():
+        probe.close()
+        return False
+    return True
+
+
+def active_run_id(runs_root: Path | None = None) -> str | None:
+    """The run that holds the job lock, or None when no job is running."""
+    lock_path = (runs_root or paths.runs_dir()) / JOB_LOCK_FILE
+    if not lock_is_held(lock_path):
+        return None
+    try:
+        return lock_path.read_text().strip() or None
+    except OSError:
+        return None
+
+
+def run_is_alive(run_dir: Path) -> bool:
+    """Whether the run's job process is alive (it holds the run's alive lock)."""
+    return lock_is_held(Path(run_dir) / runs.ALIVE_FILE)
+
+
+# --- Starting jobs: the app's side ------------------------------------------------
+
+
+def start_job(kind: str, cli_args: list[str], config: dict[str, Any], label: str,
+              runs_root: Path | None = None) -> str:
+    """Launch ``python -m mnist_core CLI_ARGS --run-dir RUN`` as a job; returns the run id.
+
+    Raises JobBusy when another job is running. The job's stdout and stderr go to
+    the run's log.txt; it runs in its own session, so it outlives the app's reruns
+    (and the app itself).
+    """
+    root = runs_root or paths.runs_dir()
+    job_lock = FileLock(root / JOB_LOCK_FILE)
+    if not job_lock.try_acquire():
+        raise JobBusy(active_run_id(root))
+    alive_lock = None
+    try:
+        command = ["python", "-m", "mnist_core", *cli_args]
+        run_dir = runs.create_run(kind, config, label, runs_root=root, command=command)
+        job_lock.write_owner(run_dir.name)
+        alive_lock = FileLock(run_dir / runs.ALIVE_FILE)
+        alive_lock.try_acquire()
+        held = [job_lock.fd, alive_lock.fd]
+        env = {**os.environ, paths.ARTIFACTS_ENV: str(root.parent), "PYTHONUNBUFFERED": "1"}
+        with open(run_dir / runs.LOG_FILE, "ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "mnist_core", *cli_args, "--run-dir", str(run_dir),
+                 "--lock-fds", ",".join(map(str, held))],
+                cwd=paths.REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                stderr=subprocess.STDOUT, pass_fds=held, start_new_session=True,
+            )
+        # Reap the process when it ends, so no zombie lingers; the job writes its
+        # own status from here on (writing it here too could overwrite the job's).
+        threading.Thread(target=process.wait, name=f"reap-{run_dir.name}", daemon=True).start()
+        return run_dir.name
+    finally:
+        job_lock.close()
+        if alive_lock is not None:
+            alive_lock.close()
+
+
+def start_training(config, name: str, save_if_stopped: bool = True, data_path: str | None = None,
+                   runs_root: Path | None = None) -> str:
+    """Check a training config and model name, then start the training job; returns its run id.
+
+    Raises JobError (with every problem) for a config that cannot run or a name
+    that is invalid or taken, and JobBusy when a job is already running.
+    """
+    from mnist_core import store
+
+    problems = config.problems()
+    try:
+        store.validate_name(name)
+        if store.model_exists(name):
+            problems.append(f"a model called {name!r} already exists; choose another name")
+    except store.InvalidModelName as error:
+        problems.append(str(error))
+    if problems:
+        raise JobError("; ".join(problems))
+    args = ["train", "--arch", config.arch, "--name", name, "--seed", str(config.seed),
+            "--val-split", str(config.val_split)]
+    for flag, value in (("--epochs", config.epochs), ("--batch-size", config.batch_size),
+                        ("--lr", config.learning_rate), ("--optimizer", config.optimizer),
+                        ("--schedule", config.lr_schedule), ("--subset", config.subset),
+                        ("--data", data_path)):
+        if value is not None:
+            args += [flag, str(value)]
+    for flag, value in (("early-stopping", config.early_stopping), ("augment", config.augment)):
+        if value is not None:
+            args.append(f"--{flag}" if value else f"--no-{flag}")
+    if not save_if_stopped:
+        args.append("--discard-if-stopped")
+    job_config = {**config.to_dict(), "name": name, "save_if_stopped": save_if_stopped}
+    return start_job("train", args, job_config, config.arch, runs_root=runs_root)
+
+
+# --- The job process's side -------------------------------------------------------
+
+
+@contextlib.contextmanager
+def hold_job_locks(run_dir: Path, inherited_fds: list[int] | None) -> Iterator[None]:
+    """Hold the job lock and the run's alive lock for the body's duration.
+
+    A job started by ``start_job`` inherited both (``inherited_fds``); run from a
+    terminal, it takes them itself, and raises JobBusy if another job is running.
+    Either way they are let go as soon as the work is done, not when the
+    interpreter has finished exiting, so the next job can start at once.
+    """
+    if inherited_fds:
+        try:
+            yield
+        finally:
+            for fd in inherited_fds:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        return
+    root = Path(run_dir).parent
+    job_lock = FileLock(root / JOB_LOCK_FILE)
+    if not job_lock.try_acquire():
+        raise JobBusy(active_run_id(root))
+    alive_lock = FileLock(Path(run_dir) / runs.ALIVE_FILE)
+    alive_lock.try_acquire()
+    job_lock.write_owner(Path(run_dir).name)
+    try:
+        yield
+    finally:
+        alive_lock.close()
+        job_lock.close()
 
 
 @dataclass
@@ -28,12 +239,19 @@ class JobHandle:
 
 
 @contextlib.contextmanager
-def job_lifecycle(run_dir: Path) -> Iterator[JobHandle]:
-    """Mark the run running for the body's duration; failed (with the error) if it raises.
+def job_lifecycle(run_dir: Path, inherited_fds: list[int] | None = None) -> Iterator[JobHandle]:
+    """Hold the job's locks and mark the run running for the body's duration; failed
+    (with the error) if it raises.
 
     The body writes the final state itself (finished or stopped) through
     ``runs.write_status``; an exception writes "failed" with the error message.
     """
+    with hold_job_locks(run_dir, inherited_fds), _running(run_dir) as handle:
+        yield handle
+
+
+@contextlib.contextmanager
+def _running(run_dir: Path) -> Iterator[JobHandle]:
     from mnist_core.cli import install_stop_signals
 
     signalled = threading.Event()
@@ -72,7 +290,8 @@ def _prepare_run_dir(run_dir: Path | None, kind: str, config: dict, label: str, 
 
 
 def run_training_job(config, name: str, data_path: Path | None, run_dir: Path | None, command: str,
-                     save_if_stopped: bool = True, set_default: bool = False, verbose: int = 2) -> int:
+                     save_if_stopped: bool = True, set_default: bool = False, verbose: int = 2,
+                     inherited_fds: list[int] | None = None) -> int:
     """Train ``config``, save the model as ``name`` with its metadata, and record the run.
 
     Returns the CLI exit status: 0 when a model was trained (or stopped as asked).
@@ -88,7 +307,7 @@ def run_training_job(config, name: str, data_path: Path | None, run_dir: Path | 
                   "save_if_stopped": save_if_stopped}
     run_dir = _prepare_run_dir(run_dir, "train", job_config, config.arch, command)
     print(f"run folder: {run_dir}", flush=True)
-    with job_lifecycle(run_dir) as job:
+    with job_lifecycle(run_dir, inherited_fds) as job:
         data = load_mnist(data_path)
         result = train(config, data, run_dir=run_dir, should_stop=job.should_stop, verbose=verbose)
         state = "stopped" if result.stopped else "finished"
@@ -129,3 +348,67 @@ def run_training_job(config, name: str, data_path: Path | None, run_dir: Path | 
     )
     return 0
 
+
+
+# --- Reading jobs -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Job(runs.RunSummary):
+    """A run folder as the app shows it, with its state worked out."""
+
+    state: str  # queued, running, stopping, finished, stopped, failed or interrupted
+
+    @property
+    def active(self) -> bool:
+        return self.state in ("queued", "running", "stopping")
+
+    def progress(self) -> list[dict[str, Any]]:
+        return runs.read_progress(self.path)
+
+    def log_tail(self, lines: int = 30) -> str:
+        return runs.read_log_tail(self.path, lines)
+
+
+def job_state(run_dir: Path, status: dict[str, Any]) -> str:
+    """The state to show: the written one, "stopping" while a stop is pending, or
+    "interrupted" when the job died without writing its end."""
+    written = status.get("state", "unknown")
+    if written not in runs.ACTIVE_STATES:
+        return written
+    if not run_is_alive(run_dir):
+        return "interrupted"
+    return "stopping" if runs.stop_requested(run_dir) else written
+
+
+def _job(summary: runs.RunSummary) -> Job:
+    return Job(**vars(summary), state=job_state(summary.path, summary.status))
+
+
+def list_jobs(kind: str | None = None, runs_root: Path | None = None) -> list[Job]:
+    """Every run (of ``kind``, if given), newest first, with its state."""
+    return [_job(summary) for summary in runs.list_runs(runs_root, kind=kind)]
+
+
+def get_job(run_id: str, runs_root: Path | None = None) -> Job:
+    """One run by id; raises runs.RunNotFound."""
+    path = runs.run_path(run_id, runs_root)
+    config = runs.read_config(path)
+    return _job(runs.RunSummary(run_id, path, config.get("kind", "?"), config.get("config", {}),
+                                runs.read_status(path)))
+
+
+def stop_job(run_id: str, runs_root: Path | None = None) -> None:
+    """Ask a running job to stop after its current batch; JobError if it is not running."""
+    job = get_job(run_id, runs_root)
+    if not job.active:
+        raise JobError(f"run {run_id} is not running (it is {job.state})")
+    runs.request_stop(job.path)
+
+
+def delete_job(run_id: str, runs_root: Path | None = None) -> None:
+    """Delete a run folder (its saved model, if any, stays); JobError while it runs."""
+    job = get_job(run_id, runs_root)
+    if job.active:
+        raise JobError(f"run {run_id} is {job.state}; stop it before deleting it")
+    runs.delete_run(run_id, runs_root)

@@ -167,7 +167,7 @@ def read_log_tail(run_dir: Path, lines: int = 30) -> str:
 
 @dataclass(frozen=True)
 class RunSummary:
-    """What a listing shows of one run (state here is as written; see jobs.run_state)."""
+    """What a listing shows of one run (the state as written; jobs.job_state works out the live one)."""
 
     run_id: str
     path: Path

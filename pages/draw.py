@@ -12,7 +12,10 @@ from mnist_core.preprocess import (
     decode_image,
     strokes_from_canvas_json,
 )
+from ui import require_entrypoint
 from ui.models import load_model, selected_model_name
+
+require_entrypoint()
 
 ENLARGE = 7  # the 28x28 image is shown at 196x196
 

@@ -1,6 +1,200 @@
-"""Train an architecture in the background with live curves."""
+"""Train an architecture in the background and watch its curves live."""
+
+import time
 
 import streamlit as st
 
+from mnist_core import jobs, progress, store
+from mnist_core.architectures import OPTIMIZERS, REGISTRY, count_params, get_architecture, layer_table
+from mnist_core.charts import training_curves
+from mnist_core.training import SCHEDULES, TrainConfig
+from ui import require_entrypoint
+from ui.jobs import STATE_LABELS, failure_details, followed_run, progress_bar, rerun_app_when_done, stop_button
+
+require_entrypoint()
+
+RUN_KEY = "train_run_id"
+QUICK_SUBSET, QUICK_EPOCHS = 5000, 2
+SIZES = {"All 60,000 images": None, "30,000 images": 30000, "10,000 images": 10000,
+         "5,000 images (quick)": QUICK_SUBSET}
+
 st.title("Train")
-st.info("Coming soon: pick an architecture, train it and watch the curves live.")
+st.caption("Training runs as a background job: switch pages, reload or open another tab, "
+           "and it keeps going. One job runs at a time.")
+
+
+@st.cache_data(show_spinner="Building the model to describe it...")
+def describe(arch_name: str) -> tuple[int, list[dict]]:
+    return count_params(arch_name), layer_table(arch_name)
+
+
+def show_curves(job: jobs.Job, key: str) -> None:
+    """Loss and accuracy charts of a training run."""
+    curves = progress.curves(job.progress())
+    if not curves.batch_x and not curves.epoch_x:
+        return
+    loss, accuracy = st.columns(2)
+    loss.plotly_chart(training_curves(curves, "loss"), key=f"{key}-loss")
+    accuracy.plotly_chart(training_curves(curves, "accuracy"), key=f"{key}-accuracy")
+
+
+def show_result(job: jobs.Job) -> None:
+    """The outcome of a finished or stopped run."""
+    status = job.status
+    if job.state in ("finished", "stopped") and status.get("test_accuracy") is not None:
+        saved = (f"saved as **{status['model']}** (pick it in the sidebar)" if status.get("model")
+                 else "no model saved, as asked")
+        st.success(
+            f"{'Finished' if job.state == 'finished' else 'Stopped'} after {status.get('epochs_done')} "
+            f"epoch(s): test accuracy **{status['test_accuracy']:.2%}**, training time "
+            f"{progress.format_duration(status.get('train_seconds'))}; {saved}.",
+            icon=":material/check_circle:",
+        )
+    failure_details(job)
+
+
+def render_job(run_id: str) -> None:
+    """The followed run: state, progress bar, Stop, curves, outcome."""
+    try:
+        job = jobs.get_job(run_id)
+    except Exception:
+        st.session_state.pop(RUN_KEY, None)
+        return
+    header, button = st.columns([4, 1], vertical_alignment="center")
+    config = job.config
+    header.markdown(f"**{STATE_LABELS.get(job.state, job.state)}** · `{job.run_id}` · "
+                    f"{config.get('arch')} → model `{config.get('name')}`")
+    if job.active:
+        with button:
+            stop_button(job, key=f"stop-{job.run_id}")
+    progress_bar(job, job.progress())
+    show_curves(job, key=f"live-{job.run_id}")
+    show_result(job)
+    rerun_app_when_done(job, "train_seen_done")
+
+
+# --- The followed run (live while it runs) ----------------------------------------
+
+run_id = followed_run("train", RUN_KEY)
+if run_id is not None:
+    with st.container(border=True):
+        try:
+            live = jobs.get_job(run_id).active
+        except Exception:
+            live = False
+        if live:
+            st.fragment(run_every=1.0)(render_job)(run_id)
+        else:
+            render_job(run_id)
+
+
+# --- A new run --------------------------------------------------------------------
+
+st.subheader("New training run")
+arch_name = st.selectbox("Architecture", list(REGISTRY), key="train_arch",
+                         format_func=lambda name: f"{name}: {REGISTRY[name].description}")
+arch = get_architecture(arch_name)
+params, layers = describe(arch_name)
+st.caption(f"{params:,} parameters · from: {arch.source}")
+with st.expander("Layers (Keras summary)"):
+    st.dataframe(layers, hide_index=True, width="stretch")
+
+# Widget keys carry the architecture, so each one starts from its own defaults.
+k = f"{arch_name}"
+left, middle, right = st.columns(3)
+epochs = left.number_input("Epochs", min_value=0, max_value=1000, value=arch.epochs, step=1, key=f"epochs-{k}")
+batch_size = middle.number_input("Batch size", min_value=0, value=arch.batch_size, step=1, key=f"batch-{k}")
+optimizer = right.selectbox("Optimizer", OPTIMIZERS, index=OPTIMIZERS.index(arch.optimizer), key=f"opt-{k}")
+learning_rate = left.number_input("Learning rate", value=float(arch.learning_rate), format="%.5f",
+                                  step=0.0001, key=f"lr-{k}")
+schedule = middle.selectbox("Learning-rate schedule", SCHEDULES, index=SCHEDULES.index(arch.lr_schedule),
+                            key=f"schedule-{k}", help="onecycle: warm up, then cosine decay to almost zero.")
+val_split = right.slider("Validation split", 0.0, 0.5, 0.1, 0.05, key=f"val-{k}",
+                         help="Fraction of the training images held out to validate each epoch.")
+size_label = left.selectbox("Training-set size", list(SIZES), key=f"size-{k}")
+seed = middle.number_input("Seed", min_value=0, value=1, step=1, key=f"seed-{k}")
+st.session_state.setdefault(f"name-{k}", f"{arch_name}-{time.strftime('%m%d-%H%M')}")
+name = right.text_input("Model name", key=f"name-{k}", help=store.NAME_RULE)
+checks = st.columns(3)
+early_stopping = checks[0].checkbox("Early stopping", value=arch.early_stopping, key=f"es-{k}",
+                                    help="Stop when validation accuracy has not improved for "
+                                    f"{arch.early_stopping_patience} epochs; keep the best epoch.")
+augment = checks[1].checkbox("Data augmentation", value=arch.augment, key=f"aug-{k}",
+                             help="Random shifts, rotations, shear, scale and stroke thickness.")
+save_if_stopped = checks[2].checkbox("Save the model if I stop early", value=True, key=f"keep-{k}")
+
+
+def start(config: TrainConfig, model_name: str) -> None:
+    try:
+        new_run = jobs.start_training(config, model_name.strip(), save_if_stopped=save_if_stopped)
+    except jobs.JobBusy as busy:
+        st.warning(f"{busy}. Its progress is shown above; press Stop there to end it.",
+                   icon=":material/hourglass_top:")
+        if busy.run_id:
+            st.session_state[RUN_KEY] = busy.run_id
+        return
+    except jobs.JobError as error:
+        st.error("Cannot start: " + "\n- ".join(["", *str(error).split("; ")]), icon=":material/block:")
+        return
+    st.session_state[RUN_KEY] = new_run
+    st.rerun()
+
+
+config = TrainConfig(
+    arch=arch_name, epochs=int(epochs), batch_size=int(batch_size), optimizer=optimizer,
+    learning_rate=float(learning_rate), val_split=float(val_split), subset=SIZES[size_label],
+    seed=int(seed), early_stopping=early_stopping, augment=augment, lr_schedule=schedule,
+)
+train_col, quick_col, _ = st.columns([1, 2, 3])
+if train_col.button("Train", type="primary", icon=":material/play_arrow:", key="train-start"):
+    start(config, name)
+if quick_col.button(f"Quick run: {QUICK_SUBSET:,} images, {QUICK_EPOCHS} epochs", icon=":material/bolt:",
+                    key="train-quick"):
+    quick = TrainConfig(**{**config.to_dict(), "subset": QUICK_SUBSET, "epochs": QUICK_EPOCHS,
+                           "early_stopping": False})
+    start(quick, name)
+
+
+# --- Previous runs ----------------------------------------------------------------
+
+st.subheader("Previous runs")
+previous = [job for job in jobs.list_jobs(kind="train") if job.run_id != run_id or not job.active]
+if not previous:
+    st.caption("None yet.")
+else:
+    rows = []
+    for job in previous:
+        config_row, status = job.config, job.status
+        val = (status.get("history") or {}).get("val_accuracy") or []
+        rows.append({
+            "run": job.run_id,
+            "architecture": config_row.get("arch"),
+            "settings": (f"{config_row.get('epochs') or '-'} ep · batch {config_row.get('batch_size') or '-'} · "
+                         f"{config_row.get('optimizer') or '-'} {config_row.get('learning_rate') or ''} · "
+                         f"{config_row.get('subset') or 'all'} images"),
+            "best val. accuracy": max(val) if val else None,
+            "test accuracy": status.get("test_accuracy"),
+            "time": progress.format_duration(status.get("train_seconds")),
+            "status": job.state,
+            "model": status.get("model"),
+        })
+    table = st.dataframe(
+        rows, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
+        key="train-previous",
+        column_config={
+            "best val. accuracy": st.column_config.NumberColumn(format="percent"),
+            "test accuracy": st.column_config.NumberColumn(format="percent"),
+        },
+    )
+    chosen = table.selection.rows
+    if chosen:
+        job = previous[chosen[0]]
+        st.markdown(f"**{job.run_id}** · {STATE_LABELS.get(job.state, job.state)}")
+        show_curves(job, key=f"old-{job.run_id}")
+        show_result(job)
+        if st.button("Delete this run", icon=":material/delete:", key=f"delete-{job.run_id}",
+                     help="Deletes the run folder; its saved model, if any, stays."):
+            jobs.delete_job(job.run_id)
+            st.rerun()
+    else:
+        st.caption("Select a row to see its curves.")

@@ -66,11 +66,12 @@ def _free_port() -> int:
 class AppServer:
     """``streamlit run app.py`` on a free localhost port, with its own artifacts folder."""
 
-    def __init__(self, artifacts: Path, log_path: Path):
+    def __init__(self, artifacts: Path, log_path: Path, extra_env: dict | None = None):
         self.artifacts = artifacts
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "MNIST_STUDIO_ARTIFACTS": str(artifacts), "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "MNIST_STUDIO_ARTIFACTS": str(artifacts), "PYTHONUNBUFFERED": "1",
+               **(extra_env or {})}
         self.log_path = log_path
         self._log = open(log_path, "w")
         self.process = subprocess.Popen(
@@ -113,10 +114,12 @@ def copy_shipped_artifacts(destination: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def app_server(tmp_path_factory, chromium_path):
-    """The app with a copy of the shipped artifacts, served for this module's tests."""
+def app_server(tmp_path_factory, chromium_path, mnist_path):
+    """The app with a copy of the shipped artifacts and the real MNIST, served for this
+    module's tests (a fresh server per test module)."""
     root = tmp_path_factory.mktemp("e2e")
-    server = AppServer(copy_shipped_artifacts(root / "artifacts"), root / "streamlit.log")
+    server = AppServer(copy_shipped_artifacts(root / "artifacts"), root / "streamlit.log",
+                       extra_env={"MNIST_NPZ": str(mnist_path)})
     yield server
     server.stop()
 

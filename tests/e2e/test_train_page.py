@@ -1,0 +1,68 @@
+"""The Train page in a real browser: start a run, watch the curves grow, see it from a
+second tab, press Stop, see it stopped; and a page URL opened first on a fresh server."""
+
+from __future__ import annotations
+
+from tests.test_jobs import wait_for
+
+
+def plotted_points(page) -> int:
+    """How many points the page's Plotly charts hold, all traces together."""
+    return page.evaluate(
+        """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
+               .flatMap(plot => plot.data || [])
+               .reduce((total, trace) => total + (trace.x ? trace.x.length : 0), 0)"""
+    )
+
+
+def wait_for_idle(page) -> None:
+    """Until Streamlit has finished running the script (its status widget is gone)."""
+    page.wait_for_timeout(300)
+    page.get_by_test_id("stStatusWidget").wait_for(state="hidden", timeout=60_000)
+
+
+def test_train_page_opened_first_still_has_the_apps_navigation(page, app_server):
+    # The first request to this fresh server is a page URL, not the app's root.
+    page.goto(f"{app_server.url}/train")
+    page.get_by_text("New training run").wait_for()
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_text("Model", exact=True).wait_for()  # app.py's model picker
+    for title in ("Draw", "Train", "Compare", "Mistakes"):
+        assert sidebar.get_by_text(title, exact=True).count() >= 1
+    assert sidebar.get_by_text("app", exact=True).count() == 0  # no stray pages/ entries
+
+
+def test_start_watch_follow_in_a_second_tab_and_stop(page, app_server, browser, screenshot_dir):
+    page.goto(f"{app_server.url}/train")
+    page.get_by_text("New training run").wait_for()
+    page.get_by_test_id("stSelectbox").filter(has_text="Architecture").click()
+    page.get_by_role("option", name="deeper_cnn").click()
+    page.get_by_label("Epochs").fill("40")
+    page.get_by_label("Epochs").press("Enter")
+    page.get_by_test_id("stSelectbox").filter(has_text="Training-set size").click()
+    page.get_by_role("option", name="5,000 images (quick)").click()
+    page.get_by_role("button", name="Train", exact=True).click()
+
+    page.get_by_text("Running").first.wait_for()
+    wait_for(lambda: plotted_points(page) >= 4, timeout=90, interval=0.5)
+    run_id = page.locator("code").filter(has_text="-deeper_cnn-").first.inner_text()
+    page.screenshot(path=str(screenshot_dir / "train-running.png"), full_page=True)
+
+    second = browser.new_page(viewport={"width": 1400, "height": 1000})
+    second.goto(f"{app_server.url}/train")
+    second.get_by_text("Running").first.wait_for()
+    assert second.locator("code").filter(has_text=run_id).count() == 1
+    wait_for(lambda: plotted_points(second) >= 4, timeout=60, interval=0.5)
+    second.close()
+
+    page.get_by_role("button", name="Stop", exact=True).click()
+    page.get_by_text("Stopped after").wait_for(timeout=120_000)
+    wait_for_idle(page)
+    assert "saved as" in page.get_by_text("Stopped after").inner_text()
+    assert page.get_by_text("Stopped after").count() == 1 and page.get_by_text("Loss", exact=True).count() == 1
+    assert plotted_points(page) >= 4
+    page.screenshot(path=str(screenshot_dir / "train-stopped.png"), full_page=True)
+
+    # The stopped run's model is in the sidebar's picker for every page to use.
+    page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").click()
+    assert page.get_by_role("option").filter(has_text="deeper_cnn-").count() >= 1

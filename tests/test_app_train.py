@@ -1,0 +1,91 @@
+"""The Train page under AppTest: a refused form, and a tiny real job from start to result."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from mnist_core import jobs, store
+from tests.conftest import REPO_ROOT
+from tests.test_jobs import wait_until_done
+
+
+@pytest.fixture
+def train_page(tiny_npz, monkeypatch) -> AppTest:
+    monkeypatch.setenv("MNIST_NPZ", str(tiny_npz))  # the job inherits it
+    app = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=120).run()
+    app.switch_page("pages/train.py").run()
+    assert not app.exception
+    return app
+
+
+def _set_form(app: AppTest, arch: str, **values) -> None:
+    app.selectbox(key="train_arch").set_value(arch).run()
+    for key, value in values.items():
+        widget = next(w for w in app.main.get(values_kind(key)) if w.key == f"{key}-{arch}")
+        widget.set_value(value)
+    app.run()
+
+
+def values_kind(key: str) -> str:
+    return {"epochs": "number_input", "batch": "number_input", "lr": "number_input", "seed": "number_input",
+            "name": "text_input", "size": "selectbox", "aug": "checkbox", "es": "checkbox"}[key]
+
+
+def test_form_is_prefilled_with_the_architecture_defaults(train_page):
+    _set_form(train_page, "simple_cnn")
+    numbers = {w.key: w.value for w in train_page.number_input}
+    assert numbers["epochs-simple_cnn"] == 12 and numbers["batch-simple_cnn"] == 128
+    assert numbers["lr-simple_cnn"] == pytest.approx(1.0)
+    assert train_page.selectbox(key="opt-simple_cnn").value == "adadelta"
+    assert "225,034 parameters" in " ".join(c.value for c in train_page.caption)
+
+
+def test_bad_settings_are_refused_in_the_form(train_page):
+    _set_form(train_page, "mlp", epochs=0, lr=0.0, name="../escape")
+    train_page.button(key="train-start").click().run()
+    assert not train_page.exception
+    message = " ".join(error.value for error in train_page.error)
+    assert "epochs must be" in message and "learning rate must be" in message
+    assert "invalid model name" in message
+    assert jobs.list_jobs() == []
+
+
+def test_a_taken_name_is_refused(train_page):
+    from mnist_core.architectures import get_architecture
+
+    store.save_model(get_architecture("mlp").build(), "taken", {"arch": "mlp", "test_accuracy": 0.1})
+    _set_form(train_page, "mlp", name="taken")
+    train_page.button(key="train-start").click().run()
+    assert any("already exists" in error.value for error in train_page.error)
+
+
+def test_a_tiny_job_runs_and_its_result_is_shown(train_page):
+    _set_form(train_page, "baseline_cnn", epochs=1, name="from-the-page")
+    train_page.button(key="train-start").click().run()
+    assert not train_page.exception and not train_page.error
+    (job,) = jobs.list_jobs()
+    wait_until_done(job.run_id)
+    train_page.run()
+    assert not train_page.exception
+    text = " ".join(s.value for s in train_page.success)
+    assert "Finished after 1 epoch(s)" in text and "from-the-page" in text
+    assert len(train_page.get("plotly_chart")) >= 2  # loss and accuracy curves
+    assert store.model_exists("from-the-page")
+    # The run is listed among the previous runs.
+    assert len(train_page.dataframe) >= 1
+
+
+def test_a_second_start_while_one_runs_is_refused_with_its_name(train_page, tiny_npz):
+    from mnist_core.training import TrainConfig
+
+    running = jobs.start_training(TrainConfig(arch="baseline_cnn", epochs=200, batch_size=10, subset=600),
+                                  "long-one", data_path=str(tiny_npz))
+    try:
+        train_page.run()
+        _set_form(train_page, "mlp", epochs=1)
+        train_page.button(key="train-start").click().run()
+        assert any(running in warning.value for warning in train_page.warning)
+    finally:
+        jobs.stop_job(running)
+        wait_until_done(running)

@@ -1,0 +1,85 @@
+"""Following a job from a page: which run to show, and its live progress.
+
+The job runs in its own process; the page only reads its run folder, in a
+fragment that reruns every second. Nothing here survives in the browser: a
+reload or a second tab finds the running job again through the job lock.
+"""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from mnist_core import jobs, progress
+
+POLL_SECONDS = 1.0
+STATE_LABELS = {
+    "queued": ":material/hourglass_top: Starting",
+    "running": ":material/play_circle: Running",
+    "stopping": ":material/pause_circle: Stopping after this batch",
+    "finished": ":material/check_circle: Finished",
+    "stopped": ":material/stop_circle: Stopped",
+    "failed": ":material/error: Failed",
+    "interrupted": ":material/warning: Interrupted",
+}
+
+
+def followed_run(kind: str, session_key: str) -> str | None:
+    """The run a page should show: the running job of this kind if there is one (so
+    another tab or a reload finds it), else the one this session started last."""
+    active = jobs.active_run_id()
+    if active is not None:
+        try:
+            if jobs.get_job(active).kind == kind:
+                st.session_state[session_key] = active
+                return active
+        except Exception:  # a run folder being created or deleted right now
+            pass
+    return st.session_state.get(session_key)
+
+
+def stop_button(job: jobs.Job, key: str) -> None:
+    """A Stop button for an active job."""
+    disabled = job.state == "stopping"
+    if st.button("Stop", key=key, icon=":material/stop:", disabled=disabled, type="primary",
+                 help="Ends training after the current batch."):
+        try:
+            jobs.stop_job(job.run_id)
+        except jobs.JobError as error:
+            st.warning(str(error))
+
+
+def progress_bar(job: jobs.Job, events: list[dict], units_done: int = 0, units_total: int = 1,
+                 prefix: str = "") -> None:
+    """A progress bar with epoch, batch and time left."""
+    where = progress.position(events, time.time(), units_done, units_total)
+    if where is None:
+        st.progress(0.0, text=f"{prefix}Loading data and building the model...")
+        return
+    text = (f"{prefix}Epoch {where.epoch}/{where.epochs} · batch {where.batch}/{where.batches} · "
+            f"{progress.format_duration(where.elapsed_seconds)} elapsed")
+    if job.active:
+        text += f" · about {progress.format_duration(where.remaining_seconds)} left"
+    st.progress(where.fraction if job.active else 1.0 if job.state == "finished" else where.fraction,
+                text=text)
+
+
+def failure_details(job: jobs.Job) -> None:
+    """What went wrong, for a failed or interrupted job."""
+    if job.state == "failed":
+        st.error(f"The job failed: {job.status.get('error', 'see the log below')}")
+        with st.expander("Log (last lines)", expanded=True):
+            st.code(job.log_tail(40) or "(empty)", language=None)
+    elif job.state == "interrupted":
+        st.warning("The job ended without finishing: its process was killed or the machine "
+                   "restarted. Nothing after its last epoch was saved.")
+        with st.expander("Log (last lines)"):
+            st.code(job.log_tail(40) or "(empty)", language=None)
+
+
+def rerun_app_when_done(job: jobs.Job, seen_key: str) -> None:
+    """Once per finished job, rerun the whole app so the sidebar lists its model."""
+    if not job.active and st.session_state.get(seen_key) != job.run_id:
+        st.session_state[seen_key] = job.run_id
+        st.rerun(scope="app")
