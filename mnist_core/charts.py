@@ -77,3 +77,46 @@ def training_curves(curves, metric: str, height: int = 320) -> go.Figure:
         uirevision=metric,  # keep the user's zoom while the curves grow
     )
     return figure
+
+
+def cv_box_plot(groups: dict[str, list[float]], height: int = 380) -> go.Figure:
+    """One box of fold accuracies per label (architecture, or architecture and run), side
+    by side, every fold shown as a point; y in percent."""
+    figure = go.Figure()
+    for label, accuracies in groups.items():
+        figure.add_trace(go.Box(
+            y=[100.0 * a for a in accuracies], name=label, boxpoints="all", jitter=0.3, pointpos=0,
+            boxmean="sd", hovertemplate="%{y:.3f}%<extra>" + label + "</extra>",
+        ))
+    figure.update_layout(
+        height=height, margin=dict(l=10, r=10, t=40, b=10), showlegend=False,
+        title=dict(text="Fold accuracies (box: quartiles; dashed: mean and standard deviation)", x=0.0),
+        yaxis=dict(title="held-out fold accuracy (%)", tickformat=".2f"),
+    )
+    return figure
+
+
+def cv_learning_curves(folds: list[dict], metric: str, height: int = 340) -> go.Figure:
+    """Per-fold learning curves of one architecture, as in the classic tutorial's
+    diagnostics: training (blue) and validation on the held-out fold (orange), one
+    line per fold. ``folds``: dicts with "fold" and "history"."""
+    figure = go.Figure()
+    for entry in folds:
+        history = entry["history"]
+        epochs = list(range(1, len(history.get(metric, [])) + 1))
+        for key, colour, label in ((metric, TRAIN_COLOUR, "training"), (f"val_{metric}", VAL_COLOUR, "validation")):
+            figure.add_trace(go.Scatter(
+                x=epochs, y=history.get(key, []), mode="lines+markers", marker=dict(size=4),
+                line=dict(color=colour, width=1.5),
+                opacity=0.75, name=label, legendgroup=label, showlegend=entry is folds[0],
+                hovertemplate=f"fold {entry['fold']}, epoch %{{x}}: %{{y:.4f}}<extra>{label}</extra>",
+            ))
+    figure.update_layout(
+        height=height, margin=dict(l=10, r=10, t=40, b=10),
+        title=dict(text="Cross-entropy loss" if metric == "loss" else "Classification accuracy", x=0.0),
+        xaxis=dict(title="epoch", dtick=1 if folds and len(folds[0]["history"].get(metric, [])) <= 20 else None),
+        yaxis=dict(title=metric, tickformat=".1%" if metric == "accuracy" else None),
+        legend=dict(orientation="h", y=-0.25),
+    )
+    return figure
+

@@ -96,6 +96,21 @@ def build_parser() -> argparse.ArgumentParser:
     # Set by the app when it starts a job: the lock descriptors the job inherits.
     train.add_argument("--lock-fds", type=_fd_list, help=argparse.SUPPRESS)
 
+    cv = commands.add_parser(
+        "cv", help="k-fold cross-validation of one or more architectures",
+        description="Cross-validate architectures on the same seeded folds of the training set "
+        "(scikit-learn KFold, shuffled). Options left out take each architecture's defaults.")
+    cv.add_argument("--arch", action="append", required=True, choices=list(REGISTRY), metavar="NAME",
+                    dest="archs", help="architecture (repeat for several)")
+    cv.add_argument("--folds", type=_positive_int, default=5, help="number of folds (default 5)")
+    cv.add_argument("--epochs", type=_positive_int, help="epochs per fold")
+    cv.add_argument("--batch-size", type=_positive_int, help="batch size")
+    cv.add_argument("--subset", type=_positive_int, help="cross-validate on this many training images")
+    cv.add_argument("--seed", type=int, default=1, help="seed of the folds and of training (default 1)")
+    _add_data_option(cv)
+    cv.add_argument("--run-dir", type=Path, help="run folder (default: a new folder under artifacts/runs/)")
+    cv.add_argument("--lock-fds", type=_fd_list, help=argparse.SUPPRESS)
+
     evaluate = commands.add_parser("evaluate", help="test accuracy and loss of a saved model",
                                    description="Evaluate a saved model on the 10,000 MNIST test images.")
     evaluate.add_argument("--model", help="saved model name (default: the default model)")
@@ -146,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     handler = {
         "architectures": cmd_architectures,
         "train": cmd_train,
+        "cv": cmd_cv,
         "evaluate": cmd_evaluate,
         "predict": cmd_predict,
         "models": cmd_models,
@@ -228,6 +244,20 @@ def cmd_train(args, argv) -> int:
         save_if_stopped=not args.discard_if_stopped, set_default=args.set_default,
         verbose=1 if sys.stdout.isatty() else 2, inherited_fds=args.lock_fds,
     )
+
+
+def cmd_cv(args, argv) -> int:
+    from mnist_core.crossval import CVConfig
+    from mnist_core.jobs import run_cv_job
+
+    config = CVConfig(archs=tuple(args.archs), folds=args.folds, epochs=args.epochs,
+                      batch_size=args.batch_size, subset=args.subset, seed=args.seed)
+    errors = config.problems()
+    if errors:
+        raise CliError("; ".join(errors))
+    return run_cv_job(config, data_path=args.data, run_dir=args.run_dir,
+                      command=shlex.join(["python", "-m", "mnist_core", *argv]),
+                      verbose=1 if sys.stdout.isatty() else 2, inherited_fds=args.lock_fds)
 
 
 def _default_model_name(arch: str) -> str:

@@ -412,3 +412,50 @@ def delete_job(run_id: str, runs_root: Path | None = None) -> None:
     if job.active:
         raise JobError(f"run {run_id} is {job.state}; stop it before deleting it")
     runs.delete_run(run_id, runs_root)
+
+
+# --- Cross-validation jobs --------------------------------------------------------
+
+
+def start_cross_validation(config, data_path: str | None = None, runs_root: Path | None = None) -> str:
+    """Check a CVConfig and start the cross-validation job; returns its run id.
+
+    Raises JobError for a config that cannot run, JobBusy when a job is running.
+    """
+    problems = config.problems()
+    if problems:
+        raise JobError("; ".join(problems))
+    args = ["cv", "--folds", str(config.folds), "--seed", str(config.seed)]
+    for arch in config.archs:
+        args += ["--arch", arch]
+    for flag, value in (("--epochs", config.epochs), ("--batch-size", config.batch_size),
+                        ("--subset", config.subset), ("--data", data_path)):
+        if value is not None:
+            args += [flag, str(value)]
+    return start_job("cv", args, config.to_dict(), "cv-" + "-".join(config.archs)[:40], runs_root=runs_root)
+
+
+def run_cv_job(config, data_path: Path | None, run_dir: Path | None, command: str, verbose: int = 2,
+               inherited_fds: list[int] | None = None) -> int:
+    """What ``python -m mnist_core cv`` runs: cross-validate, record results and status."""
+    from mnist_core.crossval import run_cross_validation, summarise
+    from mnist_core.data import load_mnist
+
+    run_dir = _prepare_run_dir(run_dir, "cv", config.to_dict(), "cv-" + "-".join(config.archs)[:40], command)
+    print(f"run folder: {run_dir}", flush=True)
+    with job_lifecycle(run_dir, inherited_fds) as job:
+        data = load_mnist(data_path)
+
+        def report(arch, fold):
+            print(f"{arch} fold {fold.fold}/{config.folds}: accuracy {fold.accuracy:.4%} "
+                  f"in {fold.seconds:.1f} s", flush=True)
+
+        results = run_cross_validation(config, data, run_dir=run_dir, should_stop=job.should_stop,
+                                       verbose=verbose, on_fold=report)
+        summary = [vars(row) for row in summarise(results)]
+        runs.write_status(run_dir, state=results.state, ended=runs.now_iso(), ended_ts=time.time(),
+                          summary=summary)
+    for row in summary:
+        print(f"{row['arch']}: {100 * row['mean']:.3f} +- {100 * row['std']:.3f} % "
+              f"(n={row['n']}, min {100 * row['min']:.2f}, max {100 * row['max']:.2f}, {row['seconds']:.0f} s)")
+    return 0

@@ -9,7 +9,8 @@ from mnist_core.architectures import OPTIMIZERS, REGISTRY, count_params, get_arc
 from mnist_core.charts import training_curves
 from mnist_core.training import SCHEDULES, TrainConfig
 from ui import require_entrypoint
-from ui.jobs import STATE_LABELS, failure_details, followed_run, progress_bar, rerun_app_when_done, stop_button
+from ui.jobs import (STATE_LABELS, failure_details, progress_bar, rerun_app_when_done, show_followed_run,
+                     start_and_follow, stop_button)
 
 require_entrypoint()
 
@@ -75,17 +76,7 @@ def render_job(run_id: str) -> None:
 
 # --- The followed run (live while it runs) ----------------------------------------
 
-run_id = followed_run("train", RUN_KEY)
-if run_id is not None:
-    with st.container(border=True):
-        try:
-            live = jobs.get_job(run_id).active
-        except Exception:
-            live = False
-        if live:
-            st.fragment(run_every=1.0)(render_job)(run_id)
-        else:
-            render_job(run_id)
+run_id = show_followed_run("train", RUN_KEY, render_job)
 
 
 # --- A new run --------------------------------------------------------------------
@@ -125,19 +116,8 @@ save_if_stopped = checks[2].checkbox("Save the model if I stop early", value=Tru
 
 
 def start(config: TrainConfig, model_name: str) -> None:
-    try:
-        new_run = jobs.start_training(config, model_name.strip(), save_if_stopped=save_if_stopped)
-    except jobs.JobBusy as busy:
-        st.warning(f"{busy}. Its progress is shown above; press Stop there to end it.",
-                   icon=":material/hourglass_top:")
-        if busy.run_id:
-            st.session_state[RUN_KEY] = busy.run_id
-        return
-    except jobs.JobError as error:
-        st.error("Cannot start: " + "\n- ".join(["", *str(error).split("; ")]), icon=":material/block:")
-        return
-    st.session_state[RUN_KEY] = new_run
-    st.rerun()
+    start_and_follow(lambda: jobs.start_training(config, model_name.strip(), save_if_stopped=save_if_stopped),
+                     RUN_KEY)
 
 
 config = TrainConfig(

@@ -39,6 +39,41 @@ def followed_run(kind: str, session_key: str) -> str | None:
     return st.session_state.get(session_key)
 
 
+def show_followed_run(kind: str, session_key: str, render) -> str | None:
+    """Show the followed run (see ``followed_run``) in a bordered box with ``render(run_id)``:
+    redrawn every second in a fragment while the job is active, once otherwise.
+    Returns the run id shown, if any."""
+    run_id = followed_run(kind, session_key)
+    if run_id is None:
+        return None
+    with st.container(border=True):
+        try:
+            live = jobs.get_job(run_id).active
+        except Exception:  # deleted or half-written meanwhile: render() says so
+            live = False
+        if live:
+            st.fragment(run_every=POLL_SECONDS)(render)(run_id)
+        else:
+            render(run_id)
+    return run_id
+
+
+def start_and_follow(start, session_key: str) -> None:
+    """Call ``start()`` (which starts a job and returns its run id), follow the new run
+    and rerun; or explain why it could not start (another job running, bad settings)."""
+    try:
+        new_run = start()
+    except jobs.JobBusy as busy:
+        st.warning(f"{busy}. Its progress is shown on its page (Train or Compare); stop it there first.",
+                   icon=":material/hourglass_top:")
+        return
+    except jobs.JobError as error:
+        st.error("Cannot start: " + "\n- ".join(["", *str(error).split("; ")]), icon=":material/block:")
+        return
+    st.session_state[session_key] = new_run
+    st.rerun()
+
+
 def stop_button(job: jobs.Job, key: str) -> None:
     """A Stop button for an active job."""
     disabled = job.state == "stopping"

@@ -1,0 +1,266 @@
+"""k-fold cross-validation of several architectures on the same, seeded folds.
+
+``fold_indices`` splits the training set with scikit-learn's ``KFold`` (shuffled,
+seeded), so every architecture, and every rerun with the same seed, sees the same
+folds. ``run_cross_validation`` trains each architecture once per fold (k-1 folds
+to train, the held-out fold to validate and score) and writes the results after
+every fold, so a stopped or failed run keeps the folds it finished.
+
+Results live in the run folder as ``cv_results.json``::
+
+    {"schema": 1, "config": {...}, "fold_sizes": [...], "state": "finished",
+     "archs": {"deeper_cnn": {"folds": [{"fold": 1, "accuracy": 0.99, "loss": 0.03,
+                                          "seconds": 98.2, "epochs": 10,
+                                          "history": {"loss": [...], ...}}, ...]}}}
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from mnist_core.architectures import REGISTRY
+from mnist_core.fileio import FileFormatError, read_json, write_json_atomic
+
+SCHEMA = 1
+RESULTS_FILE = "cv_results.json"
+MAX_FOLDS = 20
+
+
+@dataclass(frozen=True)
+class CVConfig:
+    """What to cross-validate. None means each architecture's own default."""
+
+    archs: tuple[str, ...]
+    folds: int = 5
+    epochs: int | None = None
+    batch_size: int | None = None
+    subset: int | None = None
+    seed: int = 1
+
+    def problems(self, n_available: int = 60000) -> list[str]:
+        """Everything wrong with this config, as messages (empty if it can run)."""
+        from mnist_core.training import TrainConfig
+
+        errors = []
+        if not self.archs:
+            errors.append("choose at least one architecture")
+        unknown = [name for name in self.archs if name not in REGISTRY]
+        if unknown:
+            errors.append(f"unknown architecture(s) {', '.join(unknown)}; choose from: {', '.join(REGISTRY)}")
+        if len(set(self.archs)) != len(self.archs):
+            errors.append("an architecture is listed twice")
+        if not isinstance(self.folds, int) or not 2 <= self.folds <= MAX_FOLDS:
+            errors.append(f"folds must be a whole number from 2 to {MAX_FOLDS}, got {self.folds!r}")
+            return errors
+        n_total = self.subset or n_available
+        if self.subset is not None and not (isinstance(self.subset, int) and 100 <= self.subset <= n_available):
+            errors.append(f"training-set size must be a whole number from 100 to {n_available}, got {self.subset!r}")
+            return errors
+        # Each fold trains on (k-1)/k of the images and validates on the rest.
+        n_fold_train = n_total - math.ceil(n_total / self.folds)
+        for name in self.archs if not unknown else ():
+            fold_config = TrainConfig(arch=name, epochs=self.epochs, batch_size=self.batch_size,
+                                      val_split=0.0, seed=self.seed, early_stopping=False)
+            for problem in fold_config.problems(n_fold_train):
+                message = f"{name}: {problem}" if len(self.archs) > 1 else problem
+                if message not in errors:
+                    errors.append(message)
+        return errors
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["archs"] = list(self.archs)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "CVConfig":
+        known = {f.name for f in fields(cls)}
+        values = {key: value for key, value in data.items() if key in known}
+        values["archs"] = tuple(values.get("archs", ()))
+        return cls(**values)
+
+
+def fold_indices(n_samples: int, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train indices, held-out indices) per fold: KFold with shuffle and a fixed seed."""
+    from sklearn.model_selection import KFold
+
+    splitter = KFold(n_splits=folds, shuffle=True, random_state=seed)
+    return list(splitter.split(np.zeros(n_samples)))
+
+
+def fold_checksum(images: np.ndarray) -> str:
+    """A short SHA-256 of a fold's held-out images: equal checksums, equal folds."""
+    import hashlib
+
+    return hashlib.sha256(np.ascontiguousarray(images).tobytes()).hexdigest()[:16]
+
+
+@dataclass
+class FoldResult:
+    """One architecture on one fold."""
+
+    fold: int
+    accuracy: float
+    loss: float
+    seconds: float
+    epochs: int
+    history: dict[str, list[float]] = field(default_factory=dict)
+
+
+@dataclass
+class CVResults:
+    """Everything a cross-validation run has produced so far."""
+
+    config: CVConfig
+    fold_sizes: list[int]
+    archs: dict[str, list[FoldResult]]
+    state: str = "running"
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "config": self.config.to_dict(),
+            "fold_sizes": self.fold_sizes,
+            "state": self.state,
+            "data": self.data,
+            "archs": {name: {"folds": [asdict(f) for f in folds]} for name, folds in self.archs.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "CVResults":
+        return cls(
+            config=CVConfig.from_dict(data["config"]),
+            fold_sizes=list(data.get("fold_sizes", [])),
+            archs={name: [FoldResult(**f) for f in entry.get("folds", [])]
+                   for name, entry in data.get("archs", {}).items()},
+            state=data.get("state", "unknown"),
+            data=data.get("data", {}),
+        )
+
+
+def save_results(run_dir: Path, results: CVResults) -> None:
+    """Write cv_results.json atomically."""
+    write_json_atomic(Path(run_dir) / RESULTS_FILE, results.to_dict())
+
+
+def load_results(run_dir: Path) -> CVResults | None:
+    """The run's results, or None if it has none (yet) or they are unreadable."""
+    try:
+        return CVResults.from_dict(read_json(Path(run_dir) / RESULTS_FILE, schema=SCHEMA))
+    except (FileNotFoundError, FileFormatError, KeyError, TypeError):
+        return None
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One architecture's fold accuracies summarised (std is the population std, ddof=0,
+    as numpy and the reference tutorial compute it)."""
+
+    arch: str
+    n: int
+    mean: float
+    std: float
+    min: float
+    max: float
+    seconds: float
+
+
+def summarise(results: CVResults) -> list[Summary]:
+    """Per architecture with at least one finished fold: mean, std, n, min, max, time."""
+    rows = []
+    for name, folds in results.archs.items():
+        if not folds:
+            continue
+        accuracies = np.array([f.accuracy for f in folds])
+        rows.append(Summary(name, len(folds), float(accuracies.mean()), float(accuracies.std()),
+                            float(accuracies.min()), float(accuracies.max()),
+                            float(sum(f.seconds for f in folds))))
+    return rows
+
+
+def run_cross_validation(
+    config: CVConfig,
+    data,
+    run_dir: Path | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    verbose: int = 0,
+    on_fold: Callable[[str, FoldResult], None] | None = None,
+) -> CVResults:
+    """Cross-validate every architecture of ``config`` on ``data.x_train``.
+
+    Writes ``cv_results.json`` (and progress events) into ``run_dir`` after every
+    fold when given. A stop request ends the current fold's training after its
+    current batch; that unfinished fold is not counted and the run ends "stopped".
+    """
+    from mnist_core.data import take_subset
+    from mnist_core.runs import ProgressLog
+    from mnist_core.training import TrainConfig, train
+
+    should_stop = should_stop or (lambda: False)
+    errors = config.problems(len(data.x_train))
+    if errors:
+        from mnist_core.training import ConfigError
+
+        raise ConfigError("; ".join(errors))
+    x, y = take_subset(data.x_train, data.y_train, config.subset, config.seed)
+    splits = fold_indices(len(x), config.folds, config.seed)
+    results = CVResults(config, [len(held_out) for _, held_out in splits], {name: [] for name in config.archs},
+                        data={"source": data.source, "sha256": data.sha256, "images": len(x),
+                              "fold_checksums": [fold_checksum(x[held_out]) for _, held_out in splits]})
+    log = ProgressLog(run_dir) if run_dir is not None else None
+
+    def persist():
+        if run_dir is not None:
+            save_results(run_dir, results)
+
+    persist()
+    try:
+        for arch in config.archs:
+            for fold, (train_index, held_out) in enumerate(splits, start=1):
+                if should_stop():
+                    results.state = "stopped"
+                    return results
+                if log is not None:
+                    log.write("fold_start", arch=arch, fold=fold, folds=config.folds)
+                fold_config = TrainConfig(arch=arch, epochs=config.epochs, batch_size=config.batch_size,
+                                          val_split=0.0, seed=config.seed, early_stopping=False)
+                started = time.perf_counter()
+                outcome = train(
+                    fold_config, data, run_dir=run_dir, should_stop=should_stop, verbose=verbose,
+                    progress_context={"arch": arch, "fold": fold},
+                    x_train=x[train_index], y_train=y[train_index], x_val=x[held_out], y_val=y[held_out],
+                    evaluate_test=False,
+                )
+                if outcome.stopped:
+                    results.state = "stopped"
+                    return results
+                result = FoldResult(
+                    fold=fold,
+                    accuracy=float(outcome.history["val_accuracy"][-1]),
+                    loss=float(outcome.history["val_loss"][-1]),
+                    seconds=round(time.perf_counter() - started, 2),
+                    epochs=outcome.epochs_done,
+                    history=outcome.history,
+                )
+                results.archs[arch].append(result)
+                persist()
+                if log is not None:
+                    log.write("fold_end", arch=arch, fold=fold, accuracy=result.accuracy, seconds=result.seconds)
+                if on_fold is not None:
+                    on_fold(arch, result)
+        results.state = "finished"
+        return results
+    except BaseException:
+        results.state = "failed"
+        raise
+    finally:
+        persist()
+        if log is not None:
+            log.close()
