@@ -120,3 +120,61 @@ def cv_learning_curves(folds: list[dict], metric: str, height: int = 340) -> go.
     )
     return figure
 
+
+def confusion_heatmap(confusion, height: int = 460) -> go.Figure:
+    """The confusion matrix (rows: true digit, columns: predicted), every count written
+    in its cell. The correct predictions on the diagonal are greyed out, so the
+    mistakes get the whole colour scale instead of being drowned by them. An
+    invisible marker sits on every cell so that a click selects it."""
+    import numpy as np
+
+    counts = np.asarray(confusion)
+    digits = [str(d) for d in range(counts.shape[0])]
+    off = counts.astype(float)
+    diagonal = np.full_like(off, np.nan)
+    np.fill_diagonal(diagonal, np.diag(counts))
+    np.fill_diagonal(off, np.nan)
+    figure = go.Figure()
+    # The heatmaps only paint; hovering and clicking go to the markers on top.
+    figure.add_trace(go.Heatmap(
+        z=diagonal, x=digits, y=digits, colorscale=[[0, "#e8e8e8"], [1, "#e8e8e8"]], showscale=False,
+        text=counts, texttemplate="%{text}", hoverinfo="skip",
+    ))
+    figure.add_trace(go.Heatmap(
+        z=off, x=digits, y=digits, colorscale="Reds", zmin=0, text=counts, texttemplate="%{text}",
+        colorbar=dict(title="mistakes"), hoverinfo="skip",
+    ))
+    cells_true, cells_predicted = np.divmod(np.arange(counts.size), counts.shape[1])
+    figure.add_trace(go.Scatter(
+        x=[digits[p] for p in cells_predicted], y=[digits[t] for t in cells_true], mode="markers",
+        marker=dict(size=30, opacity=0.0, symbol="square"), showlegend=False,
+        customdata=np.stack([cells_true, cells_predicted, counts.ravel()], axis=1),
+        hovertemplate="true %{customdata[0]}, read as %{customdata[1]}: %{customdata[2]}<extra></extra>",
+    ))
+    figure.update_layout(
+        height=height, margin=dict(l=10, r=10, t=40, b=10),
+        title=dict(text="Confusion matrix (click a cell to see those mistakes)", x=0.0),
+        xaxis=dict(title="predicted digit", type="category", side="bottom"),
+        yaxis=dict(title="true digit", type="category", autorange="reversed"),
+        clickmode="event+select",
+    )
+    return figure
+
+
+def per_class_accuracy_bars(per_class: list[dict], height: int = 300) -> go.Figure:
+    """Accuracy per true digit (the share of its test images read right), in percent."""
+    figure = go.Figure(go.Bar(
+        x=[str(row["digit"]) for row in per_class], y=[100 * row["accuracy"] for row in per_class],
+        marker_color=MUTED, text=[f"{100 * row['accuracy']:.1f}" for row in per_class], textposition="outside",
+        customdata=[[row["support"], 100 * row["precision"]] for row in per_class],
+        hovertemplate="digit %{x}: %{y:.2f}% of %{customdata[0]} read right; "
+                      "precision %{customdata[1]:.2f}%<extra></extra>",
+    ))
+    lowest = min(100 * row["accuracy"] for row in per_class)
+    figure.update_layout(
+        height=height, margin=dict(l=10, r=10, t=40, b=10),
+        title=dict(text="Accuracy per digit", x=0.0),
+        xaxis=dict(title="true digit", type="category"),
+        yaxis=dict(title="accuracy (%)", range=[max(0.0, lowest - 2.0), 100.6]),
+    )
+    return figure

@@ -114,6 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("evaluate", help="test accuracy and loss of a saved model",
                                    description="Evaluate a saved model on the 10,000 MNIST test images.")
     evaluate.add_argument("--model", help="saved model name (default: the default model)")
+    evaluate.add_argument("--json", action="store_true",
+                          help="print the full summary as JSON: accuracy, loss, confusion matrix, "
+                          "per-class precision and recall, and every misclassified image")
     _add_data_option(evaluate)
 
     predict = commands.add_parser(
@@ -269,21 +272,19 @@ def _default_model_name(arch: str) -> str:
 def cmd_evaluate(args, argv) -> int:
     from mnist_core import store
     from mnist_core.data import load_mnist
-    from mnist_core.inference import predict_probabilities
+    from mnist_core.evaluation import evaluate_saved_model
 
     name = store.resolve_model_name(args.model)
-    model = store.load_model(name)
     data = load_mnist(args.data)
-    probabilities = predict_probabilities(model, data.x_test)
-    import numpy as np
-
-    eps = 1e-7
-    true_probability = probabilities[np.arange(len(data.y_test)), data.y_test]
-    loss = float(-np.mean(np.log(np.clip(true_probability, eps, 1.0))))
-    accuracy = float(np.mean(probabilities.argmax(axis=1) == data.y_test))
+    evaluation = evaluate_saved_model(name, data)
+    if args.json:
+        print(json.dumps(evaluation.summary(), indent=2))
+        return EXIT_OK
+    total = len(evaluation.labels)
     print(f"model: {name}")
-    print(f"test accuracy: {accuracy:.2%} ({int(round(accuracy * len(data.y_test)))}/{len(data.y_test)})")
-    print(f"test loss: {loss:.4f}")
+    print(f"test accuracy: {evaluation.accuracy:.2%} ({total - len(evaluation.mistake_indices)}/{total})")
+    print(f"test loss: {evaluation.loss:.4f}")
+    print(f"mistakes: {len(evaluation.mistake_indices)}")
     return EXIT_OK
 
 

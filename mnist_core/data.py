@@ -15,7 +15,7 @@ import hashlib
 import os
 import zipfile
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +46,14 @@ class Mnist:
     y_test: np.ndarray
     source: str
     sha256: str | None
+
+    @cached_property
+    def test_checksum(self) -> str:
+        """SHA-256 of the test images and labels themselves (not of the file holding
+        them), so the same test set from any file or download has the same key."""
+        digest = hashlib.sha256(np.ascontiguousarray(self.x_test).tobytes())
+        digest.update(np.ascontiguousarray(self.y_test, dtype=np.int64).tobytes())
+        return digest.hexdigest()
 
 
 def load_mnist(path: str | os.PathLike | None = None) -> Mnist:

@@ -1,9 +1,110 @@
-"""Browse the test images the model gets wrong."""
+"""Browse the test images the model gets wrong, through its confusion matrix."""
 
+import numpy as np
 import streamlit as st
+
+from mnist_core.charts import confusion_heatmap, per_class_accuracy_bars, probability_bars
 from ui import require_entrypoint
+from ui.models import evaluation_of, selected_model_name
 
 require_entrypoint()
 
+PAGE_SIZE = 40
+COLUMNS = 8
+ANY = "any"
+ORDERS = {"Most confident mistakes first": "confidence", "Test-set index": "index"}
+
 st.title("Mistakes")
-st.info("Coming soon: the test images the model gets wrong, through its confusion matrix.")
+st.caption("The MNIST test images the model reads wrong. Click a cell of the confusion matrix, or "
+           "use the filters, to see one kind of mistake; pick an image to see all ten probabilities.")
+
+model_name = selected_model_name()
+if model_name is None:
+    st.info("There is no saved model yet: train one on the **Train** page.")
+    st.stop()
+
+evaluated = evaluation_of(model_name)
+if evaluated is None:
+    st.stop()
+evaluation, x_test = evaluated
+
+total = len(evaluation.labels)
+wrong = len(evaluation.mistake_indices)
+first, second, third = st.columns(3)
+first.metric("Test accuracy", f"{evaluation.accuracy:.2%}", help=f"{model_name} on the {total:,} MNIST test images")
+second.metric("Mistakes", f"{wrong:,}", help=f"out of {total:,}")
+third.metric("Test loss", f"{evaluation.loss:.4f}")
+
+if wrong == 0:
+    st.success("No mistakes at all on the test set.")
+    st.stop()
+
+matrix, bars = st.columns([3, 2])
+with matrix:
+    clicked = st.plotly_chart(confusion_heatmap(evaluation.confusion), key="mistakes-confusion",
+                              on_select="rerun", selection_mode="points", config={"displayModeBar": False})
+with bars:
+    st.plotly_chart(per_class_accuracy_bars(evaluation.per_class), key="mistakes-per-class",
+                    config={"displayModeBar": False})
+
+
+
+def clicked_cell(chart_state) -> tuple[int, int] | None:
+    """(true, predicted) of the cell clicked in the confusion matrix, if any."""
+    points = chart_state.selection.points if chart_state else []
+    if not points or points[0].get("customdata") is None:
+        return None
+    data = points[0]["customdata"]
+    values = [data[key] for key in sorted(data, key=int)] if isinstance(data, dict) else list(data)
+    return int(values[0]), int(values[1])
+
+
+# A new click on a cell sets the filters (once: afterwards the filters are the user's).
+cell = clicked_cell(clicked)
+if cell is not None and st.session_state.get("mistakes_last_cell") != cell:
+    st.session_state["mistakes_last_cell"] = cell
+    true_digit, predicted_digit = cell
+    st.session_state["mistakes_true"] = true_digit
+    # The diagonal holds no mistakes: a click there shows all of that digit's mistakes.
+    st.session_state["mistakes_predicted"] = ANY if true_digit == predicted_digit else predicted_digit
+
+choices = [ANY, *range(10)]
+left, middle, right = st.columns(3)
+true_filter = left.selectbox("True digit", choices, key="mistakes_true")
+predicted_filter = middle.selectbox("Predicted digit", choices, key="mistakes_predicted")
+order = right.selectbox("Order", list(ORDERS), key="mistakes_order")
+selected = evaluation.mistakes(
+    true_digit=None if true_filter == ANY else int(true_filter),
+    predicted_digit=None if predicted_filter == ANY else int(predicted_filter),
+    order=ORDERS[order],
+)
+
+if len(selected) == 0:
+    st.info("No mistakes of that kind.")
+    st.stop()
+
+pages = -(-len(selected) // PAGE_SIZE)
+st.caption(f"{len(selected):,} mistake(s) · {pages} page(s) of {PAGE_SIZE}")
+page = st.pagination(pages, key=f"mistakes_page-{true_filter}-{predicted_filter}-{order}") if pages > 1 else 1
+shown = selected[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+
+for row_start in range(0, len(shown), COLUMNS):
+    for column, index in zip(st.columns(COLUMNS), shown[row_start:row_start + COLUMNS]):
+        index = int(index)
+        with column:
+            st.image(np.kron(x_test[index], np.ones((3, 3), np.uint8)), width=84)
+            st.caption(f"#{index}: **{evaluation.labels[index]}** read as **{evaluation.predictions[index]}** "
+                       f"({evaluation.confidence[index]:.0%})")
+            if st.button("Inspect", key=f"inspect-{index}", width="stretch"):
+                st.session_state["mistakes_inspected"] = index
+
+inspected = st.session_state.get("mistakes_inspected")
+if inspected is not None:
+    st.divider()
+    st.subheader(f"Test image #{inspected}")
+    big, chart = st.columns([1, 2])
+    big.image(np.kron(x_test[inspected], np.ones((10, 10), np.uint8)), width=280,
+              caption=f"true {evaluation.labels[inspected]}, read as {evaluation.predictions[inspected]}")
+    with chart:
+        st.plotly_chart(probability_bars(evaluation.probabilities[inspected]), key="mistakes-inspected-bars",
+                        config={"displayModeBar": False})

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 import streamlit as st
 
 from mnist_core import store
+from mnist_core.data import MNIST_ENV_VAR
 
 MODEL_KEY = "model_name"
 
@@ -65,3 +68,31 @@ def _load_model(name: str, version: tuple[int, int]):
 def load_model(name: str):
     """The Keras model called ``name``, loaded once per process and file version."""
     return _load_model(name, store.model_version(name))
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _mnist(source: str | None):
+    # ``source`` ($MNIST_NPZ) keys the cache: pointing it elsewhere loads anew.
+    from mnist_core.data import load_mnist
+
+    return load_mnist(source)
+
+
+def evaluation_of(name: str):
+    """(Evaluation, test images) for model ``name``, computed once per model file, or
+    None after showing why MNIST could not be loaded."""
+    from mnist_core.data import DataError
+    from mnist_core.evaluation import evaluate_saved_model
+
+    try:
+        with st.spinner("Loading MNIST..."):
+            data = _mnist(os.environ.get(MNIST_ENV_VAR) or None)
+    except DataError as error:
+        st.error(f"The test set is needed here and could not be loaded: {error}")
+        return None
+    try:
+        with st.spinner(f"Reading the 10,000 test images with {name} (once per model)..."):
+            return evaluate_saved_model(name, data), data.x_test
+    except store.StoreError as error:
+        st.error(str(error))
+        return None
