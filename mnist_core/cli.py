@@ -83,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     es.add_argument("--no-early-stopping", dest="early_stopping", action="store_false")
     aug = train.add_mutually_exclusive_group()
     aug.add_argument("--augment", dest="augment", action="store_true", default=None,
-                     help="random shifts, rotations, scaling and stroke thickness while training")
+                     help="random scale, shift and stroke thickness while training")
     aug.add_argument("--no-augment", dest="augment", action="store_false")
     train.add_argument("--name", help="name of the saved model (default: ARCH-DATE-TIME)")
     train.add_argument("--discard-if-stopped", action="store_true",

@@ -106,3 +106,18 @@ class StopOnRequest(keras.callbacks.Callback):
         if not self.stopped and self.should_stop():
             self.stopped = True
             self.model.stop_training = True
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Wall time of every epoch (epoch hooks only, so Keras' batch dispatch is unchanged)."""
+
+    def __init__(self):
+        super().__init__()
+        self.seconds: list[float] = []
+        self._start = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self._start)

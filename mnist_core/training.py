@@ -145,7 +145,7 @@ class TrainResult:
     test_accuracy: float
     n_train: int
     n_val: int
-    extra: dict[str, Any] = field(default_factory=dict)
+    epoch_seconds: list[float] = field(default_factory=list)
 
 
 def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool,
@@ -244,7 +244,8 @@ def train(
     if progress_log is not None:
         callbacks.append(keras_callbacks.ProgressCallback(progress_log, context=progress_context))
     stopper = keras_callbacks.StopOnRequest(should_stop or (lambda: False))
-    callbacks.append(stopper)
+    timer = keras_callbacks.EpochTimer()
+    callbacks += [stopper, timer]
     if config.early_stopping:
         patience = get_architecture(config.arch).early_stopping_patience
         callbacks.append(
@@ -288,4 +289,5 @@ def train(
         test_accuracy=float(test_accuracy),
         n_train=len(x_train),
         n_val=len(x_val) if has_val else 0,
+        epoch_seconds=[round(s, 3) for s in timer.seconds],
     )

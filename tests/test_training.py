@@ -111,6 +111,49 @@ def test_augmented_training_runs_and_changes_the_images(tiny_data):
     assert math.isfinite(result.history["loss"][0])
 
 
+def test_augmentation_with_every_range_at_zero_changes_nothing(tiny_data):
+    import tensorflow as tf
+
+    from mnist_core.augment import AugmentSettings, augment_batch
+    from mnist_core.data import to_model_input
+
+    still = AugmentSettings(scale_range=(1, 1), max_shift_px=0, thickness_range=(0, 0),
+                            max_rotation_deg=0, max_shear_deg=0)
+    images = to_model_input(tiny_data.x_train[:8])
+    out = augment_batch(tf.constant(images), tf.random.Generator.from_seed(3), still).numpy()
+    np.testing.assert_allclose(out, images, atol=1e-6)
+
+
+def test_rotation_turns_the_image(tiny_data):
+    import tensorflow as tf
+
+    from mnist_core.augment import AugmentSettings, augment_batch
+    from mnist_core.data import to_model_input
+
+    turn = AugmentSettings(scale_range=(1, 1), max_shift_px=0, thickness_range=(0, 0), max_rotation_deg=90)
+    images = to_model_input(tiny_data.x_train[:32])
+    out = augment_batch(tf.constant(images), tf.random.Generator.from_seed(3), turn).numpy()
+    assert np.abs(out - images).mean() > 0.05
+    # Turning keeps the ink (bilinear sampling blurs it slightly, the corners may clip a little).
+    np.testing.assert_allclose(out.sum(axis=(1, 2, 3)), images.sum(axis=(1, 2, 3)), rtol=0.25)
+
+
+def test_augmentation_shifts_move_the_centre_of_mass(tiny_data):
+    import tensorflow as tf
+
+    from mnist_core.augment import AugmentSettings, augment_batch
+    from mnist_core.data import to_model_input
+
+    shift_only = AugmentSettings(scale_range=(1, 1), max_shift_px=3, thickness_range=(0, 0))
+    images = to_model_input(tiny_data.x_train[:64])
+    out = augment_batch(tf.constant(images), tf.random.Generator.from_seed(3), shift_only).numpy()
+    columns = np.arange(28)
+    before = (images[..., 0].sum(axis=1) * columns).sum(axis=1) / images[..., 0].sum(axis=(1, 2))
+    after = (out[..., 0].sum(axis=1) * columns).sum(axis=1) / out[..., 0].sum(axis=(1, 2))
+    moved = np.abs(after - before)
+    assert moved.max() <= 3.2 and moved.mean() > 0.5
+
+
 def test_dataset_yields_normalised_batches(tiny_data):
     dataset = make_dataset(tiny_data.x_train[:70], tiny_data.y_train[:70], 32, shuffle=False)
     batches = list(dataset)

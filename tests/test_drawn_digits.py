@@ -1,0 +1,59 @@
+"""Real handwriting through the app's own pipeline and the shipped default model.
+
+bench/drawn_digits.py measures all 7,494 pendigits digits; this guards a fixed
+sample of them (every 5th, about 1,500) against regressions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mnist_core import store
+from mnist_core.inference import predict_probabilities
+from mnist_core.pendigits import at_written_scale, canvas_json, filling_canvas, load_pendigits
+from mnist_core.preprocess import (CANVAS_SIZE, DEFAULT_BRUSH_WIDTH, preprocess, preprocess_strokes,
+                                   strokes_from_canvas_json)
+from tests.conftest import SHARED_DATA, SHIPPED_ARTIFACTS, require_real_file
+
+MODELS = SHIPPED_ARTIFACTS / "models"
+
+
+@pytest.fixture(scope="module")
+def pen_digits():
+    path = require_real_file(SHARED_DATA / "pendigits-orig.tra", "pendigits-orig.tra")
+    return load_pendigits(path)[::5]
+
+
+@pytest.fixture(scope="module")
+def default_model():
+    return store.load_model(store.default_model_name(MODELS), MODELS)
+
+
+def test_the_file_parses_as_documented():
+    path = require_real_file(SHARED_DATA / "pendigits-orig.tra", "pendigits-orig.tra")
+    digits = load_pendigits(path)
+    assert len(digits) == 7494
+    assert list(np.bincount([d.label for d in digits])) == [780, 779, 780, 719, 780, 720, 720, 778, 719, 719]
+    assert {d.writer for d in digits} == set(range(1, 31))
+
+
+@pytest.mark.parametrize("placement", [at_written_scale, filling_canvas], ids=["written_scale", "filling_canvas"])
+def test_default_model_reads_real_handwriting(pen_digits, default_model, placement):
+    images = np.stack([
+        preprocess_strokes(strokes_from_canvas_json(
+            canvas_json(placement(d.strokes, CANVAS_SIZE), DEFAULT_BRUSH_WIDTH)), min_extent=DEFAULT_BRUSH_WIDTH / 2)
+        for d in pen_digits
+    ])
+    labels = np.array([d.label for d in pen_digits])
+    accuracy = float(np.mean(predict_probabilities(default_model, images).argmax(axis=1) == labels))
+    assert accuracy >= 0.97
+
+
+def test_mnist_is_read_as_well_after_the_pipeline(mnist, default_model):
+    """The pipeline makes drawings look like MNIST; MNIST itself must lose nothing."""
+    images, labels = mnist.x_test[:2000], mnist.y_test[:2000]
+    raw = np.mean(predict_probabilities(default_model, images).argmax(axis=1) == labels)
+    through = np.mean(predict_probabilities(default_model, np.stack([preprocess(i) for i in images]))
+                      .argmax(axis=1) == labels)
+    assert through >= raw - 0.005
