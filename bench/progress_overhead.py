@@ -18,7 +18,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -55,19 +54,6 @@ def main(argv=None) -> int:
     from mnist_core.data import load_mnist, take_subset
     from mnist_core.training import TrainConfig, build_compiled_model, make_dataset
 
-    class EpochTimer(keras.callbacks.Callback):
-        """Epoch wall times; epoch hooks only, so Keras' batch dispatch is unchanged."""
-
-        def __init__(self):
-            super().__init__()
-            self.seconds = []
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self._start = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.seconds.append(time.perf_counter() - self._start)
-
     data = load_mnist(args.data or None)
     config = TrainConfig(arch=args.arch, epochs=args.epochs).resolved()
     x, y = take_subset(data.x_train, data.y_train, args.subset, seed=1)
@@ -77,7 +63,7 @@ def main(argv=None) -> int:
         keras.utils.set_random_seed(1)
         model = build_compiled_model(config, steps)
         dataset = make_dataset(x, y, config.batch_size, shuffle=True, seed=1)
-        timer = EpochTimer()
+        timer = keras_callbacks.EpochTimer()
         callbacks = [timer]
         poller = None
         with tempfile.TemporaryDirectory() as folder:

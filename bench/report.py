@@ -1,0 +1,233 @@
+"""Write BENCHMARKS.md from the measured results (bench/results/*.json and the shipped
+cross-validation run), so that no figure in it is typed in by hand.
+
+    python -m bench.report
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from bench.common import REPO_ROOT
+
+RESULTS = Path(__file__).resolve().parent / "results"
+OUTPUT = REPO_ROOT / "BENCHMARKS.md"
+
+# The tutorial's published 5-fold figures (mean and std of accuracy, in percent).
+REFERENCE_CV = {"baseline_cnn": (98.677, 0.107), "baseline_cnn_bn": (98.643, 0.101), "deeper_cnn": (99.062, 0.104)}
+REFERENCE_PROTOCOL = "5 folds, 10 epochs, batch 32, SGD 0.01 momentum 0.9"
+
+
+def load(name: str) -> dict | None:
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def provenance(result: dict) -> str:
+    env = result["environment"]
+    versions = ", ".join(f"{k} {v}" for k, v in env["versions"].items())
+    return (f"Measured {env['date']} on {env['cores']} cores of {env['cpu']} ({versions}).  \n"
+            f"Reproduce: `{env['command']}`")
+
+
+def pct(value: float, digits: int = 2) -> str:
+    return f"{100 * value:.{digits}f}%"
+
+
+def section_default_model(result: dict) -> list[str]:
+    return [
+        "## The shipped default model",
+        "",
+        f"`{result['model']}` ({result['arch']}): **{pct(result['test_accuracy'])}** on the 10,000 MNIST test "
+        f"images ({result['mistakes']} mistakes, test loss {result['test_loss']}), trained in "
+        f"{result['train_seconds']:.0f} s by `{result['trained_by']}`.",
+        "",
+        provenance(result),
+    ]
+
+
+def section_drawn_digits(result: dict) -> list[str]:
+    names = {"strokes": "the app's canvas pipeline (strokes re-drawn)", "pixels": "the app's picture pipeline",
+             "crop_centre": "plain MNIST-style crop and centre", "naive_resize": "naive resize of the canvas"}
+    lines = [
+        "## Real handwriting: drawn digits",
+        "",
+        f"All {result['samples']:,} pen-written digits of `pendigits-orig.tra` (30 writers), drawn the way "
+        f"the canvas draws them ({result['canvas_size']}x{result['canvas_size']}, brush {result['brush_width']:g}), "
+        f"read by the default model `{result['model']}`.",
+        "",
+        "| pipeline | at written scale | filling the canvas |",
+        "|---|---|---|",
+    ]
+    renderings = result["results"]
+    for pipeline, label in names.items():
+        lines.append(f"| {label} | {pct(renderings['written_scale'][pipeline]['accuracy'])} | "
+                     f"{pct(renderings['filling_canvas'][pipeline]['accuracy'])} |")
+    lines += ["", "Per digit, the app's canvas pipeline (filling the canvas):", "",
+              "| " + " | ".join(str(d) for d in range(10)) + " |", "|" + "---|" * 10,
+              "| " + " | ".join(pct(v, 1) for v in renderings["filling_canvas"]["strokes"]["per_digit"]) + " |",
+              "", provenance(result)]
+    return lines
+
+
+def section_latency(result: dict) -> list[str]:
+    r = result["results"]
+    return [
+        "## Reading one drawing",
+        "",
+        f"Canvas JSON to prediction (parse the strokes, re-draw them MNIST-style, run the model through a "
+        f"compiled function), model warm, {result['drawings']} real pen-written digits, model `{result['model']}`:",
+        "",
+        "| what | median | 95th percentile |",
+        "|---|---|---|",
+        f"| the whole pipeline | **{r['pipeline']['median_ms']:.2f} ms** | {r['pipeline']['p95_ms']:.2f} ms |",
+        f"| preprocessing alone | {r['preprocess_only']['median_ms']:.2f} ms | {r['preprocess_only']['p95_ms']:.2f} ms |",
+        f"| inference alone (compiled function) | {r['inference_only']['median_ms']:.2f} ms | "
+        f"{r['inference_only']['p95_ms']:.2f} ms |",
+        f"| `model.predict` on one image, for comparison | {r['model_predict']['median_ms']:.2f} ms | "
+        f"{r['model_predict']['p95_ms']:.2f} ms |",
+        f"| calling the model eagerly, for comparison | {r['model_call_eager']['median_ms']:.2f} ms | "
+        f"{r['model_call_eager']['p95_ms']:.2f} ms |",
+        "",
+        f"The pipeline is {r['speedup_vs_model_predict']}x faster than `model.predict` alone.",
+        "",
+        provenance(result),
+    ]
+
+
+def section_overhead(result: dict) -> list[str]:
+    return [
+        "## What live progress costs training",
+        "",
+        f"`{result['arch']}`, {result['images_per_epoch']:,} images per epoch, batch {result['batch_size']} "
+        f"({result['batches_per_epoch']} batches): epochs with the progress callback, the stop check after "
+        "every batch and a second process polling the run folder every second (as the app does), against a "
+        "bare `model.fit` on the same pipeline, alternating, first epoch of each fit untimed.",
+        "",
+        f"| bare `model.fit` | with progress | ratio |",
+        "|---|---|---|",
+        f"| {result['median_bare_s']:.2f} s/epoch | {result['median_with_progress_s']:.2f} s/epoch | "
+        f"**{result['ratio']:.3f}** ({result['overhead_percent']:+.1f}%) |",
+        "",
+        provenance(result),
+    ]
+
+
+def section_cv() -> list[str]:
+    from mnist_core.crossval import load_results, summarise
+    from mnist_core.runs import list_runs
+
+    runs_root = REPO_ROOT / "artifacts" / "runs"
+    reference = None
+    for run in list_runs(runs_root, kind="cv"):
+        results = load_results(run.path)
+        config = run.config
+        if (results and results.state == "finished" and sorted(config.get("archs", [])) == sorted(REFERENCE_CV)
+                and config.get("folds") == 5 and config.get("epochs") == 10 and config.get("batch_size") == 32):
+            reference = (run, results)
+            break
+    lines = ["## Cross-validation: the reference table", ""]
+    if reference is None:
+        return lines + ["Not measured yet: `python -m mnist_core cv --arch baseline_cnn --arch baseline_cnn_bn "
+                        "--arch deeper_cnn --folds 5 --epochs 10 --batch-size 32`."]
+    run, results = reference
+    rows = {row.arch: row for row in summarise(results)}
+    lines += [
+        f"{REFERENCE_PROTOCOL}, on the same seeded folds for the three (`{run.run_id}`, shipped in "
+        "artifacts/runs so the Compare page shows it out of the box). Accuracy on the held-out fold, "
+        "mean +- population std, in percent:",
+        "",
+        "| architecture | tutorial | ours | ours min - max | ours, time for 5 folds |",
+        "|---|---|---|---|---|",
+    ]
+    for arch, (mean, std) in REFERENCE_CV.items():
+        row = rows[arch]
+        lines.append(f"| `{arch}` | {mean:.3f} +- {std:.3f} | **{100 * row.mean:.3f} +- {100 * row.std:.3f}** | "
+                     f"{100 * row.min:.2f} - {100 * row.max:.2f} | {row.seconds / 60:.1f} min |")
+    lines += ["", f"{results.data.get('images', 60000):,} training images; run started "
+              f"{run.status.get('started', '?')}.  ",
+              "Reproduce: `python -m mnist_core cv --arch baseline_cnn --arch baseline_cnn_bn --arch deeper_cnn "
+              "--folds 5 --epochs 10 --batch-size 32`"]
+    return lines
+
+
+def section_quick(result: dict) -> list[str]:
+    lines = [
+        "## Fast to 99%: the quick-train preset",
+        "",
+        f"`{result['arch']}` with its defaults ({result['settings']}), trained on the full training set "
+        f"{len(result['runs'])} times with seeds {', '.join(str(r['seed']) for r in result['runs'])}:",
+        "",
+        "| seed | training time | MNIST test accuracy |",
+        "|---|---|---|",
+    ]
+    for run in result["runs"]:
+        lines.append(f"| {run['seed']} | {run['train_seconds']:.1f} s | {pct(run['test_accuracy'])} |")
+    lines += ["", f"Median training time **{result['median_train_seconds']:.1f} s**, median test accuracy "
+              f"**{pct(result['median_test_accuracy'])}**; 99% reached in {result['reached_99']} of "
+              f"{len(result['runs'])} runs.", "", provenance(result)]
+    return lines
+
+
+def section_architectures(result: dict) -> list[str]:
+    trained = result["mode"] == "default training"
+    lines = ["## Every architecture", ""]
+    if trained:
+        lines += ["Each trained with its own defaults (`python -m mnist_core train --arch NAME`): seconds per epoch "
+                  "on the 54,000 training images (the median of the run's epochs after the first) and the test "
+                  "accuracy it reaches.", "",
+                  "| architecture | parameters | batch | epochs | s/epoch | training time | MNIST test accuracy |",
+                  "|---|---|---|---|---|---|---|"]
+        for name, row in result["results"].items():
+            lines.append(f"| `{name}` | {row['parameters']:,} | {row['batch_size']} | {row['epochs']} | "
+                         f"{row['seconds_per_epoch']:.1f} | {row['train_seconds']:.0f} s | "
+                         f"{pct(row['test_accuracy'])} |")
+    else:
+        lines += ["Seconds per epoch on the 54,000 training images with each architecture's defaults (second "
+                  "epoch of two).", "", "| architecture | parameters | batch | s/epoch |", "|---|---|---|---|"]
+        for name, row in result["results"].items():
+            lines.append(f"| `{name}` | {row['parameters']:,} | {row['batch_size']} | {row['seconds_per_epoch']:.1f} |")
+    return lines + ["", provenance(result)]
+
+
+SECTIONS = [
+    ("default_model", section_default_model),
+    ("drawn_digits", section_drawn_digits),
+    ("predict_latency", section_latency),
+    ("progress_overhead", section_overhead),
+    ("cv", None),
+    ("quick_train", section_quick),
+    ("architectures", section_architectures),
+]
+
+
+def write_report(path: Path = OUTPUT) -> str:
+    """Regenerate BENCHMARKS.md; returns its text."""
+    lines = [
+        "# Benchmarks",
+        "",
+        "Every figure below was measured by a benchmark in `bench/` (each prints JSON; the results are kept",
+        "in `bench/results/`) and written here by `python -m bench.report`. `python -m bench.run_all` runs",
+        "the suite and rewrites this file. Timings are from a shared 2-core machine: compare ratios measured",
+        "in one run rather than absolute seconds across runs.",
+        "",
+    ]
+    for name, writer in SECTIONS:
+        if name == "cv":
+            lines += section_cv() + [""]
+            continue
+        result = load(name)
+        if result is None:
+            lines += [f"## {name}", "", f"Not measured yet: `python -m bench.{name}`.", ""]
+        else:
+            lines += writer(result) + [""]
+    text = "\n".join(lines)
+    path.write_text(text)
+    return text
+
+
+if __name__ == "__main__":
+    write_report()
+    sys.exit(0)
