@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from mnist_core import paths, runs
+from mnist_core.data import MNIST_ENV_VAR
 
 JOB_LOCK_FILE = "job.lock"
 
@@ -144,6 +145,8 @@ def start_job(kind: str, cli_args: list[str], config: dict[str, Any], label: str
         alive_lock.try_acquire()
         held = [job_lock.fd, alive_lock.fd]
         env = {**os.environ, paths.ARTIFACTS_ENV: str(root.parent), "PYTHONUNBUFFERED": "1"}
+        if env.get(MNIST_ENV_VAR):  # the job runs in the repository root: keep a relative path valid
+            env[MNIST_ENV_VAR] = str(Path(env[MNIST_ENV_VAR]).expanduser().resolve())
         with open(run_dir / runs.LOG_FILE, "ab") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "mnist_core", *cli_args, "--run-dir", str(run_dir),
@@ -184,7 +187,7 @@ def start_training(config, name: str, save_if_stopped: bool = True, data_path: s
     for flag, value in (("--epochs", config.epochs), ("--batch-size", config.batch_size),
                         ("--lr", config.learning_rate), ("--optimizer", config.optimizer),
                         ("--schedule", config.lr_schedule), ("--subset", config.subset),
-                        ("--data", data_path)):
+                        ("--data", data_path and Path(data_path).resolve())):
         if value is not None:
             args += [flag, str(value)]
     for flag, value in (("early-stopping", config.early_stopping), ("augment", config.augment)):
@@ -429,7 +432,7 @@ def start_cross_validation(config, data_path: str | None = None, runs_root: Path
     for arch in config.archs:
         args += ["--arch", arch]
     for flag, value in (("--epochs", config.epochs), ("--batch-size", config.batch_size),
-                        ("--subset", config.subset), ("--data", data_path)):
+                        ("--subset", config.subset), ("--data", data_path and Path(data_path).resolve())):
         if value is not None:
             args += [flag, str(value)]
     return start_job("cv", args, config.to_dict(), "cv-" + "-".join(config.archs)[:40], runs_root=runs_root)

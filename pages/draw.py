@@ -78,8 +78,7 @@ def show_reading(model_name: str, drawing) -> None:
     all ten probabilities and the 28x28 image the model saw."""
     from mnist_core.inference import read_picture, read_strokes
 
-    with st.spinner("Loading the model (first time only)..."):
-        model = load_model(model_name)
+    model = load_model(model_name)
     if drawing is None:
         st.info("Nothing to read yet: draw a digit on the canvas." if source == "Draw"
                 else "Nothing to read yet: upload a picture of a digit.")

@@ -65,9 +65,22 @@ def _load_model(name: str, version: tuple[int, int]):
     return model
 
 
+_LOADED: set[tuple[str, tuple[int, int]]] = set()
+
+
 def load_model(name: str):
-    """The Keras model called ``name``, loaded once per process and file version."""
-    return _load_model(name, store.model_version(name))
+    """The Keras model called ``name``, loaded once per process and file version.
+
+    The first time, a message says what is happening while TensorFlow is imported
+    and the model loaded (seconds); afterwards it returns at once, saying nothing.
+    """
+    key = (name, store.model_version(name))
+    if key in _LOADED:
+        return _load_model(*key)
+    with st.spinner(f"Loading TensorFlow and the model {name} (once, when the app starts)...", show_time=True):
+        model = _load_model(*key)
+    _LOADED.add(key)
+    return model
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)

@@ -141,3 +141,10 @@ def page(browser):
     page.set_default_timeout(60_000)
     yield page
     context.close()
+
+
+def wait_for_idle(page) -> None:
+    """Until Streamlit has finished running the script (its status widget is gone), so
+    elements left from the previous run are gone too."""
+    page.wait_for_timeout(300)
+    page.get_by_test_id("stStatusWidget").wait_for(state="hidden", timeout=60_000)

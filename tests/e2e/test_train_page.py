@@ -3,6 +3,7 @@ second tab, press Stop, see it stopped; and a page URL opened first on a fresh s
 
 from __future__ import annotations
 
+from tests.e2e.conftest import wait_for_idle
 from tests.test_jobs import wait_for
 
 
@@ -13,12 +14,6 @@ def plotted_points(page) -> int:
                .flatMap(plot => plot.data || [])
                .reduce((total, trace) => total + (trace.x ? trace.x.length : 0), 0)"""
     )
-
-
-def wait_for_idle(page) -> None:
-    """Until Streamlit has finished running the script (its status widget is gone)."""
-    page.wait_for_timeout(300)
-    page.get_by_test_id("stStatusWidget").wait_for(state="hidden", timeout=60_000)
 
 
 def test_train_page_opened_first_still_has_the_apps_navigation(page, app_server):
