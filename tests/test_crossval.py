@@ -116,3 +116,19 @@ def test_cli_refuses_a_bad_config():
 def test_summary_of_a_results_dict_without_folds_is_empty():
     results = CVResults(CVConfig(archs=("mlp",)), [], {"mlp": []})
     assert summarise(results) == []
+
+
+def test_the_shipped_reference_run_is_complete():
+    """artifacts/runs holds the tutorial's protocol, run here, for the Compare page and BENCHMARKS.md."""
+    from tests.conftest import SHIPPED_ARTIFACTS
+
+    shipped = [run for run in runs.list_runs(SHIPPED_ARTIFACTS / "runs", kind="cv")
+               if run.config.get("epochs") == 10 and run.config.get("batch_size") == 32]
+    assert shipped, "the reference cross-validation run is not shipped"
+    results = load_results(shipped[0].path)
+    assert results.state == "finished" and results.config.folds == 5
+    assert set(results.archs) == {"baseline_cnn", "baseline_cnn_bn", "deeper_cnn"}
+    assert all(len(folds) == 5 for folds in results.archs.values())
+    assert len(set(results.data["fold_checksums"])) == 5 and results.data["images"] == 60000
+    for row in summarise(results):
+        assert 0.98 < row.mean < 0.995 and row.std < 0.005
