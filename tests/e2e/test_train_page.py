@@ -51,7 +51,9 @@ def test_start_watch_follow_in_a_second_tab_and_stop(page, app_server, browser, 
     second.close()
 
     page.get_by_role("button", name="Stop", exact=True).click()
-    page.get_by_text("Stopped after").wait_for(timeout=120_000)
+    # While Streamlit reruns, the previous run's copy of the message can linger for a
+    # moment; wait for the rerun to settle before counting.
+    page.get_by_text("Stopped after").first.wait_for(timeout=120_000)
     wait_for_idle(page)
     assert "saved as" in page.get_by_text("Stopped after").inner_text()
     assert page.get_by_text("Stopped after").count() == 1 and page.get_by_text("Loss", exact=True).count() == 1
