@@ -6,9 +6,14 @@ stop callback polling for a stop file after every batch, and a second process
 reading the progress file and the job's state every second, as the app's page
 does. The modes alternate (bare, with, with, bare, ...) so drift on a shared
 machine hits both; each fit's first epoch (tracing, warm-up) is not timed.
-Prints per-epoch seconds for each mode and the ratio of their medians.
 
-    python -m bench.progress_overhead [--arch deeper_cnn] [--subset 12000] [--rounds 3]
+On this shared host an epoch now and then takes about twice as long, in either
+mode (the machine loses a core for a while). Such noise only ever adds time, so
+the headline ratio compares the fastest epochs of the two modes, which is what
+the progress machinery itself costs; the ratio of the medians, which a doubled
+epoch can swing, is printed beside it.
+
+    python -m bench.progress_overhead [--arch deeper_cnn] [--subset 12000] [--rounds 4]
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ def main(argv=None) -> int:
     parser.add_argument("--arch", default="deeper_cnn")
     parser.add_argument("--subset", type=int, default=12000, help="training images per epoch")
     parser.add_argument("--epochs", type=int, default=3, help="epochs per fit (the first is not timed)")
-    parser.add_argument("--rounds", type=int, default=3, help="fits per mode")
+    parser.add_argument("--rounds", type=int, default=4, help="fits per mode")
     parser.add_argument("--data", default=str(default_mnist() or ""), help="mnist.npz")
     args = parser.parse_args(argv)
 
@@ -88,7 +93,8 @@ def main(argv=None) -> int:
         order = (False, True) if round_index % 2 == 0 else (True, False)
         for mode in order:
             (with_progress if mode else bare).extend(fit(mode))
-    ratio = float(np.median(with_progress) / np.median(bare))
+    ratio = min(with_progress) / min(bare)
+    median_ratio = float(np.median(with_progress) / np.median(bare))
     emit({
         "benchmark": "progress_overhead",
         "arch": args.arch,
@@ -99,7 +105,10 @@ def main(argv=None) -> int:
         "epoch_seconds_with_progress": [round(s, 3) for s in with_progress],
         "median_bare_s": round(float(np.median(bare)), 3),
         "median_with_progress_s": round(float(np.median(with_progress)), 3),
+        "fastest_bare_s": round(min(bare), 3),
+        "fastest_with_progress_s": round(min(with_progress), 3),
         "ratio": round(ratio, 4),
+        "median_ratio": round(median_ratio, 4),
         "overhead_percent": round(100 * (ratio - 1), 2),
     })
     return 0

@@ -213,6 +213,7 @@ def _neighbour_count(mask: np.ndarray) -> np.ndarray:
 
 
 def _otsu_threshold(values: np.ndarray) -> float:
+    """The level in [0, 1] that best splits ``values`` into two classes (Otsu, 1979)."""
     histogram, edges = np.histogram(values, bins=64, range=(0.0, 1.0))
     centres = (edges[:-1] + edges[1:]) / 2
     weight = np.cumsum(histogram)

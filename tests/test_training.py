@@ -56,22 +56,32 @@ def test_progress_file_records_batches_and_epochs(tiny_data, tmp_path):
     # Every epoch's last batch is recorded, so the curve reaches the epoch's end.
     assert sum(b["batch"] == batches_per_epoch for b in batches) == 2
     assert all(0 <= b["accuracy"] <= 1 and b["loss"] > 0 for b in batches)
-    # The events come in time order, with the epoch summary after its batches.
+    # The events come in time order, with the epoch summary after its batches, even
+    # though batch records are written from Keras' worker threads.
     times = [e["time"] for e in events]
     assert times == sorted(times)
+    for epoch in (1, 2):
+        numbers = [e["batch"] for e in events if e["event"] == "batch" and e["epoch"] == epoch]
+        assert numbers == sorted(set(numbers))
+        last_batch = max(i for i, e in enumerate(events) if e["event"] == "batch" and e["epoch"] == epoch)
+        assert events[last_batch + 1] == next(e for e in epochs if e["epoch"] == epoch)
 
 
-def test_stop_request_ends_training_after_the_current_batch(tiny_data):
+def test_stop_request_ends_training_after_the_current_batch(tiny_data, tmp_path):
     calls = []
 
     def should_stop():
         calls.append(1)
         return len(calls) >= 3
 
+    run_dir = runs.create_run("train", {}, "t", runs_root=tmp_path)
     config = TrainConfig(arch="baseline_cnn", epochs=5, batch_size=10, subset=300)
-    result = train(config, tiny_data, should_stop=should_stop)
+    result = train(config, tiny_data, should_stop=should_stop, run_dir=run_dir)
     assert result.stopped and result.epochs_done == 1
     assert len(calls) == 3  # polled once per batch, and not after it said stop
+    # 27 batches an epoch, each one recorded: the batch in flight was the last.
+    batches = [e["batch"] for e in runs.read_progress(run_dir) if e["event"] == "batch"]
+    assert batches == [1, 2, 3]
 
 
 def test_stop_file_is_honoured(tiny_data, tmp_path):
