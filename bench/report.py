@@ -65,18 +65,18 @@ def section_drawn_digits(result: dict) -> list[str]:
     for pipeline, label in names.items():
         lines.append(f"| {label} | {pct(renderings['written_scale'][pipeline]['accuracy'])} | "
                      f"{pct(renderings['filling_canvas'][pipeline]['accuracy'])} |")
-    others = sorted(RESULTS.glob("drawn_digits-*.json"))
-    if others:
-        lines += ["", "Other models through the app's canvas pipeline:", "",
-                  "| model | at written scale | filling the canvas |", "|---|---|---|"]
-        for path in others:
-            other = json.loads(path.read_text())["results"]
-            lines.append(f"| `{path.stem.split('-', 1)[1]}` | {pct(other['written_scale']['strokes']['accuracy'])} | "
-                         f"{pct(other['filling_canvas']['strokes']['accuracy'])} |")
     lines += ["", "Per digit, the app's canvas pipeline (filling the canvas):", "",
               "| " + " | ".join(str(d) for d in range(10)) + " |", "|" + "---|" * 10,
               "| " + " | ".join(pct(v, 1) for v in renderings["filling_canvas"]["strokes"]["per_digit"]) + " |",
               "", provenance(result)]
+    # Other models, measured with --model NAME and saved as drawn_digits-NAME.json.
+    for path in sorted(RESULTS.glob("drawn_digits-*.json")):
+        other = json.loads(path.read_text())
+        scores = other["results"]
+        lines += ["", f"The same through the app's canvas pipeline with `{other['model']}`: "
+                  f"{pct(scores['written_scale']['strokes']['accuracy'])} at written scale, "
+                  f"{pct(scores['filling_canvas']['strokes']['accuracy'])} filling the canvas.", "",
+                  provenance(other)]
     return lines
 
 
