@@ -2,7 +2,7 @@
 
 Both fit the same architecture on the same tf.data pipeline and data. "With
 progress" adds what a job runs: the progress callback writing JSON lines, the
-stop callback polling for a stop file after every batch, and a second process
+stop callback polling for a stop file before every batch, and a second process
 reading the progress file and the job's state every second, as the app's page
 does. The modes alternate (bare, with, with, bare, ...) so drift on a shared
 machine hits both; each fit's first epoch (tracing, warm-up) is not timed.

@@ -38,7 +38,7 @@ class ProgressCallback(keras.callbacks.Callback):
 
     It is ``async_safe``: Keras then runs its batch hook on a worker thread, so the
     training loop never waits for a batch's loss to be copied out of the graph
-    (a callback with a synchronous batch hook costs about 5% of an epoch here;
+    (a callback with a synchronous batch hook cost 2-6% of an epoch here;
     see bench/progress_overhead.py). A lock keeps the file's batch records in order.
     """
 
