@@ -45,8 +45,6 @@ class CVConfig:
 
     def problems(self, n_available: int = 60000) -> list[str]:
         """Everything wrong with this config, as messages (empty if it can run)."""
-        from mnist_core.training import TrainConfig
-
         errors = []
         if not self.archs:
             errors.append("choose at least one architecture")
@@ -65,13 +63,19 @@ class CVConfig:
         # Each fold trains on (k-1)/k of the images and validates on the rest.
         n_fold_train = n_total - math.ceil(n_total / self.folds)
         for name in self.archs if not unknown else ():
-            fold_config = TrainConfig(arch=name, epochs=self.epochs, batch_size=self.batch_size,
-                                      val_split=0.0, seed=self.seed, early_stopping=False)
-            for problem in fold_config.problems(n_fold_train):
+            for problem in self.fold_config(name).problems(n_fold_train):
                 message = f"{name}: {problem}" if len(self.archs) > 1 else problem
                 if message not in errors:
                     errors.append(message)
         return errors
+
+    def fold_config(self, arch: str):
+        """The TrainConfig that trains ``arch`` on one fold: the held-out fold validates,
+        so no further split and no early stopping (every fold trains as long)."""
+        from mnist_core.training import TrainConfig
+
+        return TrainConfig(arch=arch, epochs=self.epochs, batch_size=self.batch_size,
+                           val_split=0.0, seed=self.seed, early_stopping=False)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -201,7 +205,7 @@ def run_cross_validation(
     """
     from mnist_core.data import take_subset
     from mnist_core.runs import ProgressLog
-    from mnist_core.training import TrainConfig, train
+    from mnist_core.training import train
 
     should_stop = should_stop or (lambda: False)
     errors = config.problems(len(data.x_train))
@@ -229,11 +233,9 @@ def run_cross_validation(
                     return results
                 if log is not None:
                     log.write("fold_start", arch=arch, fold=fold, folds=config.folds)
-                fold_config = TrainConfig(arch=arch, epochs=config.epochs, batch_size=config.batch_size,
-                                          val_split=0.0, seed=config.seed, early_stopping=False)
                 started = time.perf_counter()
                 outcome = train(
-                    fold_config, data, run_dir=run_dir, should_stop=should_stop, verbose=verbose,
+                    config.fold_config(arch), data, run_dir=run_dir, should_stop=should_stop, verbose=verbose,
                     progress_context={"arch": arch, "fold": fold},
                     x_train=x[train_index], y_train=y[train_index], x_val=x[held_out], y_val=y[held_out],
                     evaluate_test=False,
