@@ -15,8 +15,9 @@ when the holding process ends, however it ends, so they cannot go stale:
   status says queued or running but whose lock is free died without writing its
   end (killed, machine restarted): it is shown as "interrupted".
 
-Stopping writes ``RUN/stop``; the job's Keras callback sees it after the current
-batch, and the job saves what it has (if asked to) and marks itself stopped.
+Stopping writes ``RUN/stop``; the job's Keras callback sees it before the next
+batch, so training ends after the current one, and the job saves what it has (if
+asked to) and marks itself stopped.
 """
 
 from __future__ import annotations
@@ -116,6 +117,14 @@ def active_run_id(runs_root: Path | None = None) -> str | None:
         return None
 
 
+def _claim_job_lock(runs_root: Path) -> FileLock:
+    """The job lock of ``runs_root``, held; raises JobBusy naming the run that has it."""
+    job_lock = FileLock(runs_root / JOB_LOCK_FILE)
+    if not job_lock.try_acquire():
+        raise JobBusy(active_run_id(runs_root))
+    return job_lock
+
+
 def run_is_alive(run_dir: Path) -> bool:
     """Whether the run's job process is alive (it holds the run's alive lock)."""
     return lock_is_held(Path(run_dir) / runs.ALIVE_FILE)
@@ -133,9 +142,7 @@ def start_job(kind: str, cli_args: list[str], config: dict[str, Any], label: str
     (and the app itself).
     """
     root = runs_root or paths.runs_dir()
-    job_lock = FileLock(root / JOB_LOCK_FILE)
-    if not job_lock.try_acquire():
-        raise JobBusy(active_run_id(root))
+    job_lock = _claim_job_lock(root)
     alive_lock = None
     try:
         command = ["python", "-m", "mnist_core", *cli_args]
@@ -164,6 +171,16 @@ def start_job(kind: str, cli_args: list[str], config: dict[str, Any], label: str
             alive_lock.close()
 
 
+def _options_given(*pairs: tuple[str, Any]) -> list[str]:
+    """``[flag, value, ...]`` for the (flag, value) pairs whose value is set: options
+    left out take the architecture's defaults in the job."""
+    args = []
+    for flag, value in pairs:
+        if value is not None:
+            args += [flag, str(value)]
+    return args
+
+
 def start_training(config, name: str, save_if_stopped: bool = True, data_path: str | None = None,
                    runs_root: Path | None = None) -> str:
     """Check a training config and model name, then start the training job; returns its run id.
@@ -184,12 +201,10 @@ def start_training(config, name: str, save_if_stopped: bool = True, data_path: s
         raise JobError("; ".join(problems))
     args = ["train", "--arch", config.arch, "--name", name, "--seed", str(config.seed),
             "--val-split", str(config.val_split)]
-    for flag, value in (("--epochs", config.epochs), ("--batch-size", config.batch_size),
-                        ("--lr", config.learning_rate), ("--optimizer", config.optimizer),
-                        ("--schedule", config.lr_schedule), ("--subset", config.subset),
-                        ("--data", data_path and Path(data_path).resolve())):
-        if value is not None:
-            args += [flag, str(value)]
+    args += _options_given(("--epochs", config.epochs), ("--batch-size", config.batch_size),
+                           ("--lr", config.learning_rate), ("--optimizer", config.optimizer),
+                           ("--schedule", config.lr_schedule), ("--subset", config.subset),
+                           ("--data", data_path and Path(data_path).resolve()))
     for flag, value in (("early-stopping", config.early_stopping), ("augment", config.augment)):
         if value is not None:
             args.append(f"--{flag}" if value else f"--no-{flag}")
@@ -219,10 +234,7 @@ def hold_job_locks(run_dir: Path, inherited_fds: list[int] | None) -> Iterator[N
                 with contextlib.suppress(OSError):
                     os.close(fd)
         return
-    root = Path(run_dir).parent
-    job_lock = FileLock(root / JOB_LOCK_FILE)
-    if not job_lock.try_acquire():
-        raise JobBusy(active_run_id(root))
+    job_lock = _claim_job_lock(Path(run_dir).parent)
     alive_lock = FileLock(Path(run_dir) / runs.ALIVE_FILE)
     alive_lock.try_acquire()
     job_lock.write_owner(Path(run_dir).name)
@@ -431,11 +443,14 @@ def start_cross_validation(config, data_path: str | None = None, runs_root: Path
     args = ["cv", "--folds", str(config.folds), "--seed", str(config.seed)]
     for arch in config.archs:
         args += ["--arch", arch]
-    for flag, value in (("--epochs", config.epochs), ("--batch-size", config.batch_size),
-                        ("--subset", config.subset), ("--data", data_path and Path(data_path).resolve())):
-        if value is not None:
-            args += [flag, str(value)]
-    return start_job("cv", args, config.to_dict(), "cv-" + "-".join(config.archs)[:40], runs_root=runs_root)
+    args += _options_given(("--epochs", config.epochs), ("--batch-size", config.batch_size),
+                           ("--subset", config.subset), ("--data", data_path and Path(data_path).resolve()))
+    return start_job("cv", args, config.to_dict(), _cv_label(config), runs_root=runs_root)
+
+
+def _cv_label(config) -> str:
+    """The label in a cross-validation run's id: its architectures."""
+    return "cv-" + "-".join(config.archs)[:40]
 
 
 def run_cv_job(config, data_path: Path | None, run_dir: Path | None, command: str, verbose: int = 2,
@@ -444,7 +459,7 @@ def run_cv_job(config, data_path: Path | None, run_dir: Path | None, command: st
     from mnist_core.crossval import run_cross_validation, summarise
     from mnist_core.data import load_mnist
 
-    run_dir = _prepare_run_dir(run_dir, "cv", config.to_dict(), "cv-" + "-".join(config.archs)[:40], command)
+    run_dir = _prepare_run_dir(run_dir, "cv", config.to_dict(), _cv_label(config), command)
     print(f"run folder: {run_dir}", flush=True)
     with job_lifecycle(run_dir, inherited_fds) as job:
         data = load_mnist(data_path)
