@@ -4,7 +4,7 @@ import time
 
 import streamlit as st
 
-from mnist_core import jobs, progress, store
+from mnist_core import jobs, progress, runs, store
 from mnist_core.architectures import OPTIMIZERS, REGISTRY, count_params, get_architecture, layer_table
 from mnist_core.charts import training_curves
 from mnist_core.training import SCHEDULES, TrainConfig
@@ -178,7 +178,11 @@ else:
         show_result(job)
         if st.button("Delete this run", icon=":material/delete:", key=f"delete-{job.run_id}",
                      help="Deletes the run folder; its saved model, if any, stays."):
-            jobs.delete_job(job.run_id)
-            st.rerun()
+            try:
+                jobs.delete_job(job.run_id)
+            except (jobs.JobError, runs.RunNotFound) as error:  # started or deleted meanwhile, elsewhere
+                st.warning(str(error))
+            else:
+                st.rerun()
     else:
         st.caption("Select a row to see its curves.")
