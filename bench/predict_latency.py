@@ -49,7 +49,8 @@ def main(argv=None) -> int:
     from mnist_core.data import to_model_input
     from mnist_core.inference import predict_probabilities, read_strokes, warm_up
     from mnist_core.pendigits import canvas_json, filling_canvas, load_pendigits
-    from mnist_core.preprocess import CANVAS_SIZE, DEFAULT_BRUSH_WIDTH, preprocess_strokes, strokes_from_canvas_json
+    from mnist_core.preprocess import (CANVAS_SIZE, DEFAULT_BRUSH_WIDTH, dot_size, preprocess_strokes,
+                                       strokes_from_canvas_json)
     from mnist_core.tfimport import import_keras_quietly
 
     import_keras_quietly()
@@ -58,16 +59,18 @@ def main(argv=None) -> int:
     warm_up(model)
     digits = load_pendigits(args.pendigits)[: args.count]
     drawings = [canvas_json(filling_canvas(d.strokes, CANVAS_SIZE), DEFAULT_BRUSH_WIDTH) for d in digits]
-    images = [preprocess_strokes(strokes_from_canvas_json(d)) for d in drawings]
+    min_extent = dot_size(DEFAULT_BRUSH_WIDTH)  # as the Draw page reads them
+    images = [preprocess_strokes(strokes_from_canvas_json(d), min_extent) for d in drawings]
 
     def pipeline(drawing):
-        return read_strokes(model, strokes_from_canvas_json(drawing)).label
+        return read_strokes(model, strokes_from_canvas_json(drawing), min_extent).label
 
     for drawing in drawings[:20]:  # warm caches and the allocator
         pipeline(drawing)
     results = {
         "pipeline": summarise(time_calls(pipeline, drawings)),
-        "preprocess_only": summarise(time_calls(lambda d: preprocess_strokes(strokes_from_canvas_json(d)), drawings)),
+        "preprocess_only": summarise(time_calls(lambda d: preprocess_strokes(strokes_from_canvas_json(d), min_extent),
+                                                drawings)),
         "inference_only": summarise(time_calls(lambda im: predict_probabilities(model, im), images)),
         "model_predict": summarise(time_calls(lambda im: model.predict(to_model_input(im), verbose=0),
                                               images[:60])),

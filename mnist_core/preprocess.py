@@ -43,6 +43,12 @@ CANVAS_SIZE = 280
 DEFAULT_BRUSH_WIDTH = 18
 
 
+def dot_size(brush_width: float) -> float:
+    """The ``min_extent`` for a drawing made with ``brush_width``: a tap of the brush
+    leaves a path up to about half its width long, which is a dot, not a digit."""
+    return max(6.0, brush_width / 2)
+
+
 class ImageError(ValueError):
     """An input that cannot be read as a digit image; the message says why."""
 

@@ -10,6 +10,7 @@ from mnist_core.preprocess import (
     ImageError,
     NothingToRead,
     decode_image,
+    dot_size,
     strokes_from_canvas_json,
 )
 from ui import require_entrypoint
@@ -85,7 +86,7 @@ def show_reading(model_name: str, drawing) -> None:
         return
     try:
         if drawing[0] == "strokes":
-            reading = read_strokes(model, drawing[1], min_extent=max(6.0, drawing[2] / 2))
+            reading = read_strokes(model, drawing[1], min_extent=dot_size(drawing[2]))
         else:
             reading = read_picture(model, drawing[1])
     except NothingToRead as nothing:

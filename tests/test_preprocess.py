@@ -10,9 +10,11 @@ from PIL import Image
 
 from mnist_core.pendigits import canvas_json, render_like_canvas
 from mnist_core.preprocess import (
+    DEFAULT_BRUSH_WIDTH,
     ImageError,
     NothingToRead,
     decode_image,
+    dot_size,
     estimate_stroke_width,
     preprocess,
     preprocess_file_bytes,
@@ -152,6 +154,15 @@ def test_a_dot_is_nothing_to_read():
         preprocess(dot)
     with pytest.raises(NothingToRead, match="dot"):
         preprocess_strokes([np.array([[140.0, 140.0], [141.0, 140.5]])], min_extent=9)
+
+
+def test_the_dot_size_grows_with_the_brush_but_never_below_six_pixels():
+    assert dot_size(DEFAULT_BRUSH_WIDTH) == DEFAULT_BRUSH_WIDTH / 2
+    assert dot_size(40) == 20 and dot_size(6) == 6.0
+    # A short tick drawn with the thickest brush is a dot; a real "1" is not.
+    with pytest.raises(NothingToRead, match="dot"):
+        preprocess_strokes([np.array([[100.0, 100.0], [100.0, 118.0]])], min_extent=dot_size(40))
+    preprocess_strokes([np.array([[100.0, 60.0], [100.0, 220.0]])], min_extent=dot_size(40))
 
 
 def test_empty_canvas_has_nothing_to_read():
