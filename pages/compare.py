@@ -56,6 +56,7 @@ def render_job(run_id: str) -> None:
     except Exception:
         st.session_state.pop(RUN_KEY, None)
         return
+    rerun_app_when_done(job, "compare_seen_done")
     config = CVConfig.from_dict(job.config)
     header, button = st.columns([4, 1], vertical_alignment="center")
     header.markdown(f"**{STATE_LABELS.get(job.state, job.state)}** · `{job.run_id}` · "
@@ -80,7 +81,6 @@ def render_job(run_id: str) -> None:
         st.dataframe(percent_rows(summary_rows(results)), hide_index=True, width="stretch",
                      column_config=PERCENT)
     failure_details(job)
-    rerun_app_when_done(job, "compare_seen_done")
 
 
 # --- The followed run -------------------------------------------------------------

@@ -62,6 +62,7 @@ def render_job(run_id: str) -> None:
     except Exception:
         st.session_state.pop(RUN_KEY, None)
         return
+    rerun_app_when_done(job, "train_seen_done")
     header, button = st.columns([4, 1], vertical_alignment="center")
     config = job.config
     header.markdown(f"**{STATE_LABELS.get(job.state, job.state)}** · `{job.run_id}` · "
@@ -72,7 +73,6 @@ def render_job(run_id: str) -> None:
     progress_bar(job, job.progress())
     show_curves(job, key=f"live-{job.run_id}")
     show_result(job)
-    rerun_app_when_done(job, "train_seen_done")
 
 
 # --- The followed run (live while it runs) ----------------------------------------

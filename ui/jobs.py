@@ -114,7 +114,12 @@ def failure_details(job: jobs.Job) -> None:
 
 
 def rerun_app_when_done(job: jobs.Job, seen_key: str) -> None:
-    """Once per finished job, rerun the whole app so the sidebar lists its model."""
+    """Once per finished job, rerun the whole app so the sidebar lists its model.
+
+    Call it before drawing anything of the job: the live fragment that first sees the
+    job done then hands over at once, and only the full run draws the outcome (a
+    fragment that drew it too would leave a second copy on screen until the full run
+    ends)."""
     if not job.active and st.session_state.get(seen_key) != job.run_id:
         st.session_state[seen_key] = job.run_id
         st.rerun(scope="app")

@@ -51,12 +51,13 @@ def test_start_watch_follow_in_a_second_tab_and_stop(page, app_server, browser, 
     second.close()
 
     page.get_by_role("button", name="Stop", exact=True).click()
-    # While Streamlit reruns, the previous run's copy of the message can linger for a
-    # moment; wait for the rerun to settle before counting.
     page.get_by_text("Stopped after").first.wait_for(timeout=120_000)
     wait_for_idle(page)
+    # Elements of the last live refresh may outlast the status widget by a moment; what
+    # must not happen is a second copy that stays.
+    wait_for(lambda: page.get_by_text("Stopped after").count() == 1
+             and page.get_by_text("Loss", exact=True).count() == 1, timeout=20, interval=0.25)
     assert "saved as" in page.get_by_text("Stopped after").inner_text()
-    assert page.get_by_text("Stopped after").count() == 1 and page.get_by_text("Loss", exact=True).count() == 1
     assert plotted_points(page) >= 4
     page.screenshot(path=str(screenshot_dir / "train-stopped.png"), full_page=True)
 
