@@ -275,6 +275,7 @@ def cmd_evaluate(args, argv) -> int:
     from mnist_core.evaluation import evaluate_saved_model
 
     name = store.resolve_model_name(args.model)
+    store.read_metadata(name)  # a missing or broken model says so before MNIST is loaded
     data = load_mnist(args.data)
     evaluation = evaluate_saved_model(name, data)
     if args.json:
