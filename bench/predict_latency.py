@@ -6,6 +6,12 @@ JSON, re-draw the strokes MNIST-style, and run the model through its compiled
 function. For comparison, in the same run: ``model.predict`` on one image, and
 calling the model eagerly. Prints medians and 95th percentiles in milliseconds.
 
+Inside the app, Streamlit ends every script run with two full garbage
+collections and ``keras.backend.clear_session()``, which empties TensorFlow's
+kernel cache. So the suite also times that clean-up (before and after the app's
+``freeze_long_lived_objects``) and a reading right after it, through the app's
+XLA-compiled single-image function and through a plain ``tf.function``.
+
     python -m bench.predict_latency [--model NAME] [--count N]
 """
 
@@ -36,6 +42,56 @@ def time_calls(function, arguments) -> list[float]:
         function(argument)
         times.append((time.perf_counter() - started) * 1000)
     return times
+
+
+def after_streamlit_reruns(model, drawings, images, min_extent, pipeline, reruns: int = 30) -> dict:
+    """What Streamlit does between two readings, and a reading right after it."""
+    import gc
+
+    import tensorflow as tf
+
+    from mnist_core.data import to_model_input
+    from mnist_core.tfimport import import_keras_quietly
+    from ui.models import freeze_long_lived_objects
+
+    keras = import_keras_quietly()
+
+    def rerun_cleanup(_):
+        gc.collect(2)  # runner.postScriptGC
+        keras.backend.clear_session()  # the script runner's _clean_problem_modules
+
+    def reading_then_timed_cleanup(drawing):
+        pipeline(drawing)  # a rerun leaves new objects for the collector to look at
+        started = time.perf_counter()
+        rerun_cleanup(None)
+        return (time.perf_counter() - started) * 1000
+
+    plain = tf.function(lambda x: model(x, training=False),
+                        input_signature=[tf.TensorSpec((None, 28, 28, 1), tf.float32)])
+    plain(to_model_input(images[0]))
+
+    def after_cleanup(read):
+        def timed_after_cleanup(argument):
+            rerun_cleanup(None)
+            started = time.perf_counter()
+            read(argument)
+            return (time.perf_counter() - started) * 1000
+        return lambda arguments: [timed_after_cleanup(a) for a in arguments]
+
+    results = {
+        "rerun_cleanup_unfrozen": summarise([reading_then_timed_cleanup(d) for d in drawings[:reruns]]),
+        "pipeline_after_cleanup": summarise(after_cleanup(pipeline)(drawings[:reruns])),
+        "plain_function_after_cleanup": summarise(
+            after_cleanup(lambda im: np.asarray(plain(to_model_input(im))))(images[:reruns])),
+    }
+    freeze_long_lived_objects()
+    try:
+        results["rerun_cleanup_frozen"] = summarise([reading_then_timed_cleanup(d) for d in drawings[:reruns]])
+    finally:
+        gc.unfreeze()
+    results["rerun_cleanup_speedup_from_freezing"] = round(
+        results["rerun_cleanup_unfrozen"]["median_ms"] / results["rerun_cleanup_frozen"]["median_ms"], 1)
+    return results
 
 
 def main(argv=None) -> int:
@@ -79,6 +135,7 @@ def main(argv=None) -> int:
     }
     results["speedup_vs_model_predict"] = round(
         results["model_predict"]["median_ms"] / results["pipeline"]["median_ms"], 1)
+    results.update(after_streamlit_reruns(model, drawings, images, min_extent, pipeline))
     emit({"benchmark": "predict_latency", "model": name, "drawings": len(drawings), "results": results})
     return 0
 
