@@ -12,6 +12,7 @@ ms while the browser is busy), whereas the executable XLA compiled stays cached.
 XLA is slower on big batches (1.1 s against 0.7 s for the 10,000 test images),
 so batches go through the plain function.
 """
+
 from __future__ import annotations
 
 import time

@@ -67,7 +67,7 @@ def freeze_long_lived_objects() -> None:
     Streamlit runs two full collections after every script run (its own, and the
     one in ``keras.backend.clear_session()``, which it also calls), fragments every
     second included. Over TensorFlow's few hundred thousand objects each took about
-    150 ms of CPU here; over what a rerun creates, about 1 ms. Frozen objects are
+    150 ms of CPU here; over what a rerun creates, well under a millisecond. Frozen objects are
     still freed by reference counting; the unfreeze first lets a collection reclaim
     cycles frozen earlier that are garbage now (an evicted model).
     """
