@@ -48,7 +48,7 @@ def test_readings_survive_the_session_clearing_streamlit_does_between_reruns(def
     np.testing.assert_allclose(predict_probabilities(default_model, image), before, atol=1e-6)
 
 
-def test_the_compiled_functions_do_not_keep_a_model_alive(tiny_data):
+def test_the_compiled_functions_do_not_keep_a_model_alive():
     model = get_architecture("mlp").build()
     warm_up(model)
     assert len(_PREDICT_FUNCTIONS[model]) == 2  # one image, and batches
