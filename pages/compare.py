@@ -7,7 +7,7 @@ from mnist_core.architectures import REGISTRY
 from mnist_core.charts import cv_box_plot, cv_learning_curves, training_curves
 from mnist_core.crossval import CVConfig, load_results, summarise
 from ui import require_entrypoint
-from ui.jobs import (STATE_LABELS, failure_details, progress_bar, rerun_app_when_done, show_followed_run,
+from ui.jobs import (STATE_LABELS, failure_details, progress_bar, show_followed_run,
                      start_and_follow, stop_button)
 
 require_entrypoint()
@@ -48,15 +48,9 @@ def percent_rows(rows: list[dict]) -> list[dict]:
     return [{key: 100 * value if key in PERCENT else value for key, value in row.items()} for row in rows]
 
 
-def render_job(run_id: str) -> None:
+def render_job(job: jobs.Job) -> None:
     """The followed CV run: state, overall progress, Stop, the current fold's curves,
     and the folds finished so far."""
-    try:
-        job = jobs.get_job(run_id)
-    except Exception:
-        st.session_state.pop(RUN_KEY, None)
-        return
-    rerun_app_when_done(job, "compare_seen_done")
     config = CVConfig.from_dict(job.config)
     header, button = st.columns([4, 1], vertical_alignment="center")
     header.markdown(f"**{STATE_LABELS.get(job.state, job.state)}** · `{job.run_id}` · "
@@ -73,8 +67,8 @@ def render_job(run_id: str) -> None:
         curves = progress.curves(events)
         if curves.batch_x:
             loss, accuracy = st.columns(2)
-            loss.plotly_chart(training_curves(curves, "loss", height=260), key=f"cv-live-loss-{run_id}")
-            accuracy.plotly_chart(training_curves(curves, "accuracy", height=260), key=f"cv-live-acc-{run_id}")
+            loss.plotly_chart(training_curves(curves, "loss", height=260), key=f"cv-live-loss-{job.run_id}")
+            accuracy.plotly_chart(training_curves(curves, "accuracy", height=260), key=f"cv-live-acc-{job.run_id}")
     results = load_results(job.path)
     if results is not None and any(results.archs.values()):
         st.caption("Folds finished so far:" if job.active else "Result:")

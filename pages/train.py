@@ -9,7 +9,7 @@ from mnist_core.architectures import OPTIMIZERS, REGISTRY, count_params, get_arc
 from mnist_core.charts import training_curves
 from mnist_core.training import SCHEDULES, TrainConfig
 from ui import require_entrypoint
-from ui.jobs import (STATE_LABELS, failure_details, progress_bar, rerun_app_when_done, show_followed_run,
+from ui.jobs import (STATE_LABELS, failure_details, progress_bar, show_followed_run,
                      start_and_follow, stop_button)
 
 require_entrypoint()
@@ -55,14 +55,8 @@ def show_result(job: jobs.Job) -> None:
     failure_details(job)
 
 
-def render_job(run_id: str) -> None:
+def render_job(job: jobs.Job) -> None:
     """The followed run: state, progress bar, Stop, curves, outcome."""
-    try:
-        job = jobs.get_job(run_id)
-    except Exception:
-        st.session_state.pop(RUN_KEY, None)
-        return
-    rerun_app_when_done(job, "train_seen_done")
     header, button = st.columns([4, 1], vertical_alignment="center")
     config = job.config
     header.markdown(f"**{STATE_LABELS.get(job.state, job.state)}** · `{job.run_id}` · "

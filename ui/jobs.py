@@ -40,21 +40,35 @@ def followed_run(kind: str, session_key: str) -> str | None:
 
 
 def show_followed_run(kind: str, session_key: str, render) -> str | None:
-    """Show the followed run (see ``followed_run``) in a bordered box with ``render(run_id)``:
+    """Show the followed run (see ``followed_run``) in a bordered box with ``render(job)``:
     redrawn every second in a fragment while the job is active, once otherwise.
     Returns the run id shown, if any."""
     run_id = followed_run(kind, session_key)
     if run_id is None:
         return None
+
+    def draw() -> None:
+        try:
+            job = jobs.get_job(run_id)
+        except Exception:  # deleted or half-written meanwhile: stop following it
+            st.session_state.pop(session_key, None)
+            return
+        # Before anything of the job is drawn: the live fragment that first sees it done
+        # hands over to a full rerun at once, so only that run draws the outcome (a
+        # fragment that drew it too would leave a second copy on screen until the full
+        # run ends).
+        _rerun_app_once_done(job, f"{session_key}_seen_done")
+        render(job)
+
     with st.container(border=True):
         try:
             live = jobs.get_job(run_id).active
-        except Exception:  # deleted or half-written meanwhile: render() says so
+        except Exception:  # deleted or half-written meanwhile: draw() says so
             live = False
         if live:
-            st.fragment(run_every=POLL_SECONDS)(render)(run_id)
+            st.fragment(run_every=POLL_SECONDS)(draw)()
         else:
-            render(run_id)
+            draw()
     return run_id
 
 
@@ -113,13 +127,8 @@ def failure_details(job: jobs.Job) -> None:
             st.code(job.log_tail(40) or "(empty)", language=None)
 
 
-def rerun_app_when_done(job: jobs.Job, seen_key: str) -> None:
-    """Once per finished job, rerun the whole app so the sidebar lists its model.
-
-    Call it before drawing anything of the job: the live fragment that first sees the
-    job done then hands over at once, and only the full run draws the outcome (a
-    fragment that drew it too would leave a second copy on screen until the full run
-    ends)."""
+def _rerun_app_once_done(job: jobs.Job, seen_key: str) -> None:
+    """Once per finished job, rerun the whole app so the sidebar lists its model."""
     if not job.active and st.session_state.get(seen_key) != job.run_id:
         st.session_state[seen_key] = job.run_id
         st.rerun(scope="app")
