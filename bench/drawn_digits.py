@@ -11,7 +11,8 @@ of the canvas. Each goes through:
 - ``crop_centre``: a plain MNIST-style crop, fit and centre, no stroke handling;
 - ``naive_resize``: the whole canvas squashed to 28x28, as most demos do;
 
-and the model; prints accuracy for each, overall and per digit, as JSON.
+and the model; prints accuracy for each, overall and per digit, and the commonest
+confusions (which digit read as which, from how many writers), as JSON.
 
     python -m bench.drawn_digits [--model NAME] [--limit N]
 """
@@ -60,7 +61,27 @@ def build_inputs(digits, canvas_size: int, brush: float):
     return inputs
 
 
-def score(model, inputs, labels: np.ndarray) -> dict:
+def top_confusions(labels: np.ndarray, predicted: np.ndarray, writers: np.ndarray, count: int = 5) -> list[dict]:
+    """The ``count`` commonest (digit, read as) mistakes, most first.
+
+    Each is {"digit", "read_as", "count", "writers": how many writers made them,
+    "from_top_5_writers": how many of them come from the 5 writers with the most}.
+    """
+    wrong = labels != predicted
+    pairs, counts = np.unique(np.stack([labels[wrong], predicted[wrong]], axis=1), axis=0, return_counts=True)
+    confusions = []
+    for index in np.argsort(-counts, kind="stable")[:count]:
+        digit, read_as = (int(v) for v in pairs[index])
+        by_writer = np.bincount(writers[wrong & (labels == digit) & (predicted == read_as)])
+        confusions.append({
+            "digit": digit, "read_as": read_as, "count": int(counts[index]),
+            "writers": int(np.count_nonzero(by_writer)),
+            "from_top_5_writers": int(np.sort(by_writer)[::-1][:5].sum()),
+        })
+    return confusions
+
+
+def score(model, inputs, labels: np.ndarray, writers: np.ndarray) -> dict:
     from mnist_core.inference import predict_probabilities
 
     results = {}
@@ -72,6 +93,7 @@ def score(model, inputs, labels: np.ndarray) -> dict:
             results[rendering][name] = {
                 "accuracy": round(float(correct.mean()), 4),
                 "per_digit": [round(float(correct[labels == d].mean()), 4) for d in range(10)],
+                "confusions": top_confusions(labels, predicted, writers),
             }
     return results
 
@@ -93,12 +115,13 @@ def main(argv=None) -> int:
     brush = args.brush or DEFAULT_BRUSH_WIDTH
     digits = load_pendigits(args.pendigits)[: args.limit]
     labels = np.array([digit.label for digit in digits])
+    writers = np.array([digit.writer for digit in digits])
     name = store.resolve_model_name(args.model)
     model = store.load_model(name)
 
     started = time.perf_counter()
     inputs = build_inputs(digits, CANVAS_SIZE, brush)
-    results = score(model, inputs, labels)
+    results = score(model, inputs, labels, writers)
     emit({
         "benchmark": "drawn_digits",
         "model": name,

@@ -67,8 +67,14 @@ def section_drawn_digits(result: dict) -> list[str]:
                      f"{pct(renderings['filling_canvas'][pipeline]['accuracy'])} |")
     lines += ["", "Per digit, the app's canvas pipeline (filling the canvas):", "",
               "| " + " | ".join(str(d) for d in range(10)) + " |", "|" + "---|" * 10,
-              "| " + " | ".join(pct(v, 1) for v in renderings["filling_canvas"]["strokes"]["per_digit"]) + " |",
-              "", provenance(result)]
+              "| " + " | ".join(pct(v, 1) for v in renderings["filling_canvas"]["strokes"]["per_digit"]) + " |"]
+    confusions = renderings["filling_canvas"]["strokes"].get("confusions")
+    if confusions:  # results saved before the benchmark counted them have none
+        lines += ["", "Its commonest mistakes (same pipeline and rendering), and how many writers made them:", "",
+                  "| digit | read as | mistakes | writers | from the 5 writers with the most |", "|---|---|---|---|---|"]
+        lines += [f"| {c['digit']} | {c['read_as']} | {c['count']} | {c['writers']} | {c['from_top_5_writers']} |"
+                  for c in confusions]
+    lines += ["", provenance(result)]
     # Other models, measured with --model NAME and saved as drawn_digits-NAME.json.
     for path in sorted(RESULTS.glob("drawn_digits-*.json")):
         other = json.loads(path.read_text())

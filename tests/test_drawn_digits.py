@@ -57,3 +57,17 @@ def test_mnist_is_read_as_well_after_the_pipeline(mnist, default_model):
     through = np.mean(predict_probabilities(default_model, np.stack([preprocess(i) for i in images]))
                       .argmax(axis=1) == labels)
     assert through >= raw - 0.005
+
+
+def test_top_confusions_counts_pairs_and_writers():
+    from bench.drawn_digits import top_confusions
+
+    # Seven 1s read as 7 by six writers (writer 3 twice), two 4s read as 9, one 7 read as 1.
+    labels = np.array([1] * 8 + [4, 4, 7, 7])
+    predicted = np.array([7] * 7 + [1] + [9, 9, 7, 1])
+    writers = np.array([3, 3, 5, 9, 10, 11, 12, 3, 2, 8, 1, 6])
+    assert top_confusions(labels, predicted, writers, count=2) == [
+        {"digit": 1, "read_as": 7, "count": 7, "writers": 6, "from_top_5_writers": 6},
+        {"digit": 4, "read_as": 9, "count": 2, "writers": 2, "from_top_5_writers": 2},
+    ]
+    assert top_confusions(labels, labels, writers) == []
