@@ -314,7 +314,7 @@ def run_training_job(config, name: str, data_path: Path | None, run_dir: Path | 
     run failed.
     """
     from mnist_core import store
-    from mnist_core.architectures import count_params
+    from mnist_core.architectures import REGISTRY, count_params
     from mnist_core.data import load_mnist
     from mnist_core.training import train
 
@@ -323,6 +323,9 @@ def run_training_job(config, name: str, data_path: Path | None, run_dir: Path | 
     run_dir = _prepare_run_dir(run_dir, "train", job_config, config.arch, command)
     print(f"run folder: {run_dir}", flush=True)
     with job_lifecycle(run_dir, inherited_fds) as job:
+        if config.arch in REGISTRY:  # train() refuses an unknown one with a clear message
+            # Every default filled in, so the run still says what it did after the defaults change.
+            runs.write_status(run_dir, settings=config.resolved().to_dict())
         data = load_mnist(data_path)
         result = train(config, data, run_dir=run_dir, should_stop=job.should_stop, verbose=verbose)
         state = "stopped" if result.stopped else "finished"
@@ -383,6 +386,26 @@ class Job(runs.RunSummary):
 
     def log_tail(self, lines: int = 30) -> str:
         return runs.read_log_tail(self.path, lines)
+
+    def training_settings(self) -> dict[str, Any] | None:
+        """The full config a training run used, every default filled in, or None if unknown.
+
+        Jobs record it when they start; for runs from before that, it is the config
+        saved with the run's model, when that model is still there.
+        """
+        if isinstance(self.status.get("settings"), dict):
+            return self.status["settings"]
+        model = self.status.get("model")
+        if not isinstance(model, str):
+            return None
+        from mnist_core import store
+
+        try:
+            metadata = store.read_metadata(model)
+        except store.StoreError:
+            return None
+        config = metadata.get("config")
+        return config if metadata.get("run_id") == self.run_id and isinstance(config, dict) else None
 
 
 def job_state(run_dir: Path, status: dict[str, Any]) -> str:

@@ -118,6 +118,31 @@ class TrainConfig:
         return cls(**{key: value for key, value in data.items() if key in known})
 
 
+def describe_settings(stored: dict[str, Any], resolved: dict[str, Any] | None = None) -> str:
+    """A run's settings as one line: "20 ep · batch 128 · adam 0.003 onecycle · augmented · all images".
+
+    ``resolved`` is the full config the job recorded when it started (every
+    default filled in). Runs from before that was recorded have only ``stored``,
+    where None meant "the architecture's default" at the time; those defaults may
+    since have changed, so they are shown as "defaults" rather than guessed.
+    """
+    config = TrainConfig.from_dict({"arch": None, **(resolved or stored)})
+    learning_rate = f"{config.learning_rate:g}" if _is_number(config.learning_rate) else None
+    schedule = config.lr_schedule if config.lr_schedule != "constant" else None
+    optimizer = " ".join(part for part in (config.optimizer, learning_rate, schedule) if part)
+    parts = [
+        f"{config.epochs} ep" if config.epochs is not None else "",
+        f"batch {config.batch_size}" if config.batch_size is not None else "",
+        optimizer,
+        "augmented" if config.augment else "",
+    ]
+    if resolved is None and None in (config.epochs, config.batch_size, config.optimizer, config.learning_rate,
+                                      config.lr_schedule, config.augment):
+        parts.append("defaults" if not any(parts) else "other settings default")
+    parts.append(f"{config.subset:,} images" if _is_int(config.subset) else "all images")
+    return " · ".join(part for part in parts if part)
+
+
 def _is_int(value) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 

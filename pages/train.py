@@ -7,7 +7,7 @@ import streamlit as st
 from mnist_core import jobs, progress, runs, store
 from mnist_core.architectures import OPTIMIZERS, REGISTRY, count_params, get_architecture, layer_table
 from mnist_core.charts import training_curves
-from mnist_core.training import SCHEDULES, TrainConfig
+from mnist_core.training import SCHEDULES, TrainConfig, describe_settings
 from ui import require_entrypoint
 from ui.jobs import (STATE_LABELS, failure_details, progress_bar, show_followed_run,
                      start_and_follow, stop_button)
@@ -147,9 +147,7 @@ else:
         rows.append({
             "run": job.run_id,
             "architecture": config_row.get("arch"),
-            "settings": (f"{config_row.get('epochs') or '-'} ep · batch {config_row.get('batch_size') or '-'} · "
-                         f"{config_row.get('optimizer') or '-'} {config_row.get('learning_rate') or ''} · "
-                         f"{config_row.get('subset') or 'all'} images"),
+            "settings": describe_settings(config_row, job.training_settings()),
             "best val. accuracy": max(val) if val else None,
             "test accuracy": status.get("test_accuracy"),
             "time": progress.format_duration(status.get("train_seconds")),

@@ -72,8 +72,9 @@ def test_a_tiny_job_runs_and_its_result_is_shown(train_page):
     assert "Finished after 1 epoch(s)" in text and "from-the-page" in text
     assert len(train_page.get("plotly_chart")) >= 2  # loss and accuracy curves
     assert store.model_exists("from-the-page")
-    # The run is listed among the previous runs.
-    assert len(train_page.dataframe) >= 1
+    # The run is listed among the previous runs, with the settings it ran with.
+    (previous,) = [table.value for table in train_page.dataframe if "settings" in table.value.columns]
+    assert previous["settings"].tolist() == ["1 ep · batch 32 · sgd 0.01 · all images"]
 
 
 def test_a_second_start_while_one_runs_is_refused_with_its_name(train_page, tiny_npz):

@@ -43,6 +43,7 @@ def test_a_job_trains_reports_progress_and_saves_its_model(tiny_npz):
     assert job.state == "finished", job.log_tail()
     assert job.status["model"] == "job-model" and job.status["pid"] != os.getpid()
     assert job.status["epochs_done"] == 1 and 0 <= job.status["test_accuracy"] <= 1
+    assert job.status["settings"] == QUICK.resolved().to_dict()  # what it ran with, defaults filled in
     events = job.progress()
     assert [e["event"] for e in events][0] == "train_start"
     assert any(e["event"] == "epoch" for e in events) and any(e["event"] == "batch" for e in events)
@@ -51,6 +52,22 @@ def test_a_job_trains_reports_progress_and_saves_its_model(tiny_npz):
     assert "run folder:" in job.log_tail()
     # The job lets go of the lock right after writing its end.
     wait_for(lambda: jobs.active_run_id() is None, timeout=10)
+
+
+def test_runs_from_before_settings_were_recorded_take_them_from_their_model():
+    from mnist_core.architectures import get_architecture
+
+    run_dir = runs.create_run("train", {**QUICK.to_dict(), "epochs": None, "name": "old-model"}, "baseline_cnn")
+    runs.write_status(run_dir, state="finished", model="old-model")
+    assert jobs.get_job(run_dir.name).training_settings() is None  # its model is gone
+    resolved = QUICK.resolved().to_dict()
+    store.save_model(get_architecture("mlp").build(), "old-model",
+                     {"arch": "baseline_cnn", "run_id": "another-run", "config": resolved})
+    assert jobs.get_job(run_dir.name).training_settings() is None  # a model of that name, from another run
+    store.delete_model("old-model")
+    store.save_model(get_architecture("mlp").build(), "old-model",
+                     {"arch": "baseline_cnn", "run_id": run_dir.name, "config": resolved})
+    assert jobs.get_job(run_dir.name).training_settings() == resolved
 
 
 def test_stop_ends_the_job_and_keeps_what_it_has(tiny_npz):
@@ -81,6 +98,7 @@ def test_a_crashing_job_is_failed_with_its_log_and_no_model(tmp_path):
     job = wait_until_done(run_id)
     assert job.state == "failed"
     assert "not a readable .npz" in job.status["error"]
+    assert job.status["settings"]["arch"] == QUICK.arch  # recorded before the data was read
     assert "not a readable .npz" in job.log_tail()
     assert not store.model_exists("never-saved")
 

@@ -202,3 +202,22 @@ def test_defaults_come_from_the_architecture():
     assert TrainConfig(arch="simple_cnn", epochs=3).resolved().epochs == 3
     assert TrainConfig(arch="mlp").problems() == []
     assert TrainConfig.from_dict(TrainConfig(arch="mlp", seed=4).to_dict()) == TrainConfig(arch="mlp", seed=4)
+
+
+def test_describe_settings_says_what_a_run_did():
+    from mnist_core.training import describe_settings
+
+    stored = {"arch": "studio_cnn", "epochs": None, "batch_size": None, "optimizer": None, "learning_rate": None,
+              "subset": None, "augment": None, "lr_schedule": None, "name": "x", "save_if_stopped": True}
+    resolved = TrainConfig.from_dict(stored).resolved().to_dict()
+    assert describe_settings(stored, resolved) == "20 ep · batch 128 · adam 0.003 onecycle · augmented · all images"
+    chosen = {**stored, "epochs": 2, "optimizer": "sgd", "learning_rate": 0.05, "lr_schedule": "constant",
+              "augment": False, "subset": 5000}
+    assert (describe_settings(chosen, TrainConfig.from_dict(chosen).resolved().to_dict())
+            == "2 ep · batch 128 · sgd 0.05 · 5,000 images")
+    # Runs that recorded no resolved settings: what they chose, and no guess at old defaults.
+    assert describe_settings(stored) == "defaults · all images"
+    assert describe_settings({**chosen, "batch_size": None}) == "2 ep · sgd 0.05 · other settings default · 5,000 images"
+    assert describe_settings({"arch": "gone", "epochs": 3, "batch_size": 64, "optimizer": "adam",
+                              "learning_rate": 0.001, "lr_schedule": "constant", "augment": False}) == (
+        "3 ep · batch 64 · adam 0.001 · all images")
