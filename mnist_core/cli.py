@@ -85,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     aug.add_argument("--augment", dest="augment", action="store_true", default=None,
                      help="random scale, shift and stroke thickness while training")
     aug.add_argument("--no-augment", dest="augment", action="store_false")
+    train.add_argument("--pen-digits", action="store_true",
+                       help="also train on 5,000 synthetic pen-drawn 1s and 7s: plain and European-flagged 1s, "
+                            "plain and crossed 7s (scaled down with --subset)")
     train.add_argument("--name", help="name of the saved model (default: ARCH-DATE-TIME)")
     train.add_argument("--discard-if-stopped", action="store_true",
                        help="do not save a model when the run is stopped early")
@@ -229,7 +232,7 @@ def cmd_train(args, argv) -> int:
         arch=args.arch, epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer,
         learning_rate=args.learning_rate, val_split=args.val_split, subset=args.subset,
         seed=args.seed, early_stopping=args.early_stopping, augment=args.augment,
-        lr_schedule=args.lr_schedule,
+        lr_schedule=args.lr_schedule, pen_digits=args.pen_digits,
     )
     errors = config.problems()
     if errors:

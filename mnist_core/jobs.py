@@ -208,6 +208,8 @@ def start_training(config, name: str, save_if_stopped: bool = True, data_path: s
     for flag, value in (("early-stopping", config.early_stopping), ("augment", config.augment)):
         if value is not None:
             args.append(f"--{flag}" if value else f"--no-{flag}")
+    if config.pen_digits:
+        args.append("--pen-digits")
     if not save_if_stopped:
         args.append("--discard-if-stopped")
     job_config = {**config.to_dict(), "name": name, "save_if_stopped": save_if_stopped}
@@ -350,6 +352,7 @@ def run_training_job(config, name: str, data_path: Path | None, run_dir: Path | 
             "train_seconds": round(result.seconds, 2),
             "n_train": result.n_train,
             "n_val": result.n_val,
+            "n_synthetic": result.n_synthetic,
             "created": runs.now_iso(),
             "versions": store.library_versions(),
             "data": {"source": data.source, "sha256": data.sha256},

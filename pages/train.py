@@ -103,14 +103,17 @@ size_label = left.selectbox("Training-set size", list(SIZES), key=f"size-{k}")
 seed = middle.number_input("Seed", min_value=0, value=1, step=1, key=f"seed-{k}")
 st.session_state.setdefault(f"name-{k}", f"{arch_name}-{time.strftime('%m%d-%H%M')}")
 name = right.text_input("Model name", key=f"name-{k}", help=store.NAME_RULE)
-checks = st.columns(3)
+checks = st.columns(4)
 early_stopping = checks[0].checkbox("Early stopping", value=arch.early_stopping, key=f"es-{k}",
                                     help="Stop when validation accuracy has not improved for "
                                     f"{arch.early_stopping_patience} epochs; keep the best epoch.")
 augment = checks[1].checkbox("Data augmentation", value=arch.augment, key=f"aug-{k}",
                              help="Random scale, shift and stroke thickness per image (rotation and shear are in "
                              "mnist_core/augment.py, off by default: they hurt on real handwriting).")
-save_if_stopped = checks[2].checkbox("Save the model if I stop early", value=True, key=f"keep-{k}")
+pen_digits = checks[2].checkbox("Pen-drawn 1s and 7s", value=False, key=f"pen-{k}",
+                                help="Also train on 5,000 synthetic pen-drawn 1s and 7s, plain and European "
+                                "style (flagged 1s, crossed 7s), so that a flagged 1 drawn here is not read as 7.")
+save_if_stopped = checks[3].checkbox("Save the model if I stop early", value=True, key=f"keep-{k}")
 
 
 def start(config: TrainConfig, model_name: str) -> None:
@@ -122,6 +125,7 @@ config = TrainConfig(
     arch=arch_name, epochs=int(epochs), batch_size=int(batch_size), optimizer=optimizer,
     learning_rate=float(learning_rate), val_split=float(val_split), subset=SIZES[size_label],
     seed=int(seed), early_stopping=early_stopping, augment=augment, lr_schedule=schedule,
+    pen_digits=pen_digits,
 )
 train_col, quick_col, _ = st.columns([1, 2, 3])
 if train_col.button("Train", type="primary", icon=":material/play_arrow:", key="train-start"):

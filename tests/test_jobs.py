@@ -54,6 +54,17 @@ def test_a_job_trains_reports_progress_and_saves_its_model(tiny_npz):
     wait_for(lambda: jobs.active_run_id() is None, timeout=10)
 
 
+def test_a_job_passes_pen_digits_on_to_training(tiny_npz):
+    from dataclasses import replace
+
+    run_id = jobs.start_training(replace(QUICK, pen_digits=True), "pen-model", data_path=str(tiny_npz))
+    job = wait_until_done(run_id)
+    assert job.state == "finished", job.log_tail()
+    metadata = store.read_metadata("pen-model")
+    assert "--pen-digits" in metadata["command"] and metadata["config"]["pen_digits"] is True
+    assert metadata["n_train"] == 270 and metadata["n_synthetic"] == 25  # 270/54000 of 5,000
+
+
 def test_runs_from_before_settings_were_recorded_take_them_from_their_model():
     from mnist_core.architectures import get_architecture
 

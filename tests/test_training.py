@@ -121,6 +121,14 @@ def test_augmented_training_runs_and_changes_the_images(tiny_data):
     assert math.isfinite(result.history["loss"][0])
 
 
+def test_pen_digits_are_added_to_the_training_images_only(tiny_data):
+    config = TrainConfig(arch="baseline_cnn", epochs=1, subset=540, val_split=0.1, pen_digits=True)
+    result = train(config, tiny_data)
+    # 486 training images are 0.9% of a full run's 54,000: 45 synthetic digits (18 + 9 + 9 + 9).
+    assert (result.n_train, result.n_val, result.n_synthetic) == (486, 54, 45)
+    assert train(TrainConfig(arch="baseline_cnn", epochs=1, subset=540), tiny_data).n_synthetic == 0
+
+
 def test_augmentation_with_every_range_at_zero_changes_nothing(tiny_data):
     import tensorflow as tf
 
@@ -211,6 +219,8 @@ def test_describe_settings_says_what_a_run_did():
               "subset": None, "augment": None, "lr_schedule": None, "name": "x", "save_if_stopped": True}
     resolved = TrainConfig.from_dict(stored).resolved().to_dict()
     assert describe_settings(stored, resolved) == "20 ep · batch 128 · adam 0.003 onecycle · augmented · all images"
+    assert (describe_settings(stored, {**resolved, "pen_digits": True})
+            == "20 ep · batch 128 · adam 0.003 onecycle · augmented · pen-drawn 1s and 7s · all images")
     chosen = {**stored, "epochs": 2, "optimizer": "sgd", "learning_rate": 0.05, "lr_schedule": "constant",
               "augment": False, "subset": 5000}
     assert (describe_settings(chosen, TrainConfig.from_dict(chosen).resolved().to_dict())
