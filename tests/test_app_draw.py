@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 
 import numpy as np
 import pytest
@@ -34,7 +35,8 @@ def test_page_loads_with_the_model_picker_and_waits_for_a_drawing(shipped_models
     assert app.title[0].value == "Draw a digit"
     picker = app.sidebar.selectbox(key="model_name")
     # The shipped default (artifacts/settings.json) is preselected; every option shows its accuracy.
-    assert picker.value == "studio_cnn-v1" and all("%" in option for option in picker.options)
+    shipped_default = json.loads((SHIPPED_ARTIFACTS / "settings.json").read_text())["default_model"]
+    assert picker.value == shipped_default and all("%" in option for option in picker.options)
     assert any("Nothing to read yet" in info.value for info in app.info)
 
 
