@@ -134,12 +134,28 @@ def browser(chromium_path):
         browser.close()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item, so fixtures can see that the test failed."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
 @pytest.fixture
-def page(browser):
+def page(browser, request, screenshot_dir):
+    """A fresh browser page. When the test fails, a screenshot of the page is saved as
+    FAILED-<test>.png and the app server's log tail is printed, to show what the page was at."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.set_default_timeout(60_000)
     yield page
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        page.screenshot(path=str(screenshot_dir / f"FAILED-{request.node.name}.png"), full_page=True)
+        if "app_server" in request.fixturenames:
+            log = request.getfixturevalue("app_server").log_path.read_text(errors="replace")
+            print("--- the app server's log, last 60 lines ---", *log.splitlines()[-60:], sep="\n")
     context.close()
 
 
