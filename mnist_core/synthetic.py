@@ -1,8 +1,8 @@
 """Synthetic pen-drawn 1s and 7s, in the European and the American style.
 
 MNIST's writers seldom put a long flag on their 1s, so a model trained on MNIST
-alone reads a European 1 as a 7 (about half of the default model's mistakes on
-real pen-written digits). ``pen_drawn_ones_and_sevens`` draws 1s (plain, and
+alone reads a European 1 as a 7: about half of studio_cnn-v1's mistakes on real
+pen-written digits. ``pen_drawn_ones_and_sevens`` draws 1s (plain, and
 with a flag) and 7s (plain, and crossed) as pen trajectories with random slant,
 flag angle, bar length and a little tremor, then renders each through the Draw
 page's own stroke pipeline (``preprocess.preprocess_strokes``). Both digits come
