@@ -1,4 +1,4 @@
-"""Synthetic pen-drawn 1s and 7s: what they hold, that they repeat, and that training takes them."""
+"""Synthetic pen-drawn 1s and 7s: what a set holds, that a seed repeats it, that flags and crosses show."""
 
 from __future__ import annotations
 
