@@ -404,8 +404,12 @@ class Job(runs.RunSummary):
         from mnist_core import store
 
         try:
+            # Asked first: read_metadata's not-found message reads every saved model to list them,
+            # and the Train page asks this for each earlier run on every rerun.
+            if not store.model_exists(model):
+                return None
             metadata = store.read_metadata(model)
-        except store.StoreError:
+        except store.StoreError:  # an invalid name, or unreadable metadata
             return None
         config = metadata.get("config")
         return config if metadata.get("run_id") == self.run_id and isinstance(config, dict) else None
