@@ -1,7 +1,9 @@
 """The architecture registry: one entry per architecture, built by a function.
 
 Adding an architecture is one ``_register(Architecture(...))`` call here; every
-page, the CLI and the tests pick it up from ``REGISTRY``.
+page, the CLI and the tests pick it up from ``REGISTRY``. Its parameter count is
+declared with it, so that listing the registry needs no TensorFlow (a test builds
+every architecture and checks the count).
 
 Build functions return an uncompiled ``keras.Model`` taking float32
 (N, 28, 28, 1) in [0, 1] and giving softmax probabilities (N, 10). Keras is
@@ -24,6 +26,7 @@ class Architecture:
     description: str
     source: str
     build: Callable[[], object]
+    params: int  # what build().count_params() gives; checked by the tests
     optimizer: str
     learning_rate: float
     batch_size: int
@@ -64,13 +67,8 @@ def get_architecture(name: str) -> Architecture:
 
 
 def count_params(name: str) -> int:
-    """Number of parameters of architecture ``name`` (builds it once, cached)."""
-    if name not in _PARAM_COUNTS:
-        _PARAM_COUNTS[name] = int(get_architecture(name).build().count_params())
-    return _PARAM_COUNTS[name]
-
-
-_PARAM_COUNTS: dict[str, int] = {}
+    """Number of parameters of architecture ``name``, as declared in the registry."""
+    return get_architecture(name).params
 
 
 def layer_table(name: str) -> list[dict]:
@@ -271,6 +269,7 @@ _register(
         description="Multilayer perceptron: three dense layers of 500 ReLU units with dropout.",
         source="Keras' classic mnist_mlp.py example, with three hidden layers of 500",
         build=build_mlp,
+        params=898_510,
         optimizer="rmsprop",
         learning_rate=0.001,
         batch_size=128,
@@ -283,6 +282,7 @@ _register(
         description="Two conv/max-pool stages, dropout, a dense layer of 128: the classic Keras CNN.",
         source="Keras' classic mnist_cnn.py example (Adadelta, 12 epochs)",
         build=build_simple_cnn,
+        params=225_034,
         # Keras 3's Adadelta default of 0.001 barely trains; the original used 1.0.
         optimizer="adadelta",
         learning_rate=1.0,
@@ -296,6 +296,7 @@ _register(
         description="Four 3x3 convolutions (64-128-64-32) with two max-pools, straight to softmax.",
         source="A common four-convolution Keras tutorial model, with early stopping",
         build=build_conv4,
+        params=174_762,
         optimizer="adam",
         learning_rate=0.001,
         batch_size=200,
@@ -304,10 +305,10 @@ _register(
         early_stopping_patience=2,
     )
 )
-def _tutorial_cnn(name: str, description: str, build: Callable[[], object]) -> Architecture:
+def _tutorial_cnn(name: str, description: str, build: Callable[[], object], params: int) -> Architecture:
     # The tutorial trains all three the same way, which is what makes its table fair.
     return Architecture(
-        name=name, description=description, source=_BROWNLEE, build=build,
+        name=name, description=description, source=_BROWNLEE, build=build, params=params,
         optimizer="sgd", learning_rate=0.01, momentum=0.9, batch_size=32, epochs=10,
     )
 
@@ -316,16 +317,19 @@ _register(_tutorial_cnn(
     "baseline_cnn",
     "One conv layer of 32, max-pool, a dense layer of 100: the tutorial's baseline.",
     build_baseline_cnn,
+    params=542_230,
 ))
 _register(_tutorial_cnn(
     "baseline_cnn_bn",
     "The baseline CNN with batch normalization after the conv and the dense layer.",
     build_baseline_cnn_bn,
+    params=542_758,
 ))
 _register(_tutorial_cnn(
     "deeper_cnn",
     "VGG-like: conv 32, pool, two convs of 64, pool, dense 100.",
     build_deeper_cnn,
+    params=159_254,
 ))
 _register(
     Architecture(
@@ -333,6 +337,7 @@ _register(
         description="LeNet-style tanh CNN: conv 6, pool, conv 16, pool, dense 256.",
         source="After LeCun et al. 1998 (LeNet-5), with small kernels and tanh throughout",
         build=build_lenet_tanh,
+        params=150_742,
         optimizer="adadelta",
         learning_rate=1.0,
         batch_size=128,
@@ -346,6 +351,7 @@ _register(
         "trained with augmentation (scale, shift, stroke thickness) and a one-cycle schedule.",
         source="MNIST Studio",
         build=build_studio_cnn,
+        params=198_250,
         optimizer="adam",
         learning_rate=0.003,
         batch_size=128,
@@ -361,6 +367,7 @@ _register(
         "three epochs of a one-cycle schedule.",
         source="MNIST Studio",
         build=build_quick_cnn,
+        params=225_802,
         optimizer="adam",
         learning_rate=0.003,
         batch_size=128,

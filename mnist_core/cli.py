@@ -138,11 +138,16 @@ def build_parser() -> argparse.ArgumentParser:
                                description="Ask a running training or cross-validation job to stop.")
     stop.add_argument("run_id", nargs="?", metavar="RUN_ID", help="the run to stop (default: the running one)")
 
-    models = commands.add_parser("models", help="list the saved models",
-                                 description="List saved models with their test accuracy; * marks the default.")
+    models = commands.add_parser(
+        "models", help="list, rename or delete saved models, or choose the default",
+        description="List saved models with their test accuracy and state; * marks the default. "
+        "A model that reads at or near chance is FAILED, one whose file cannot be loaded BROKEN: "
+        "neither is ever the default.")
     group = models.add_mutually_exclusive_group()
     group.add_argument("--set-default", metavar="NAME", help="make NAME the default model")
-    group.add_argument("--delete", metavar="NAME", help="delete the saved model NAME")
+    group.add_argument("--rename", nargs=2, metavar=("NAME", "NEW_NAME"), help="rename the saved model NAME")
+    group.add_argument("--delete", metavar="NAME", help="delete the saved model NAME (a default model "
+                       "is replaced as the default by the best remaining one)")
     return parser
 
 
@@ -162,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
-    if args.command not in ("models", "runs", "stop"):
+    if args.command not in ("architectures", "models", "runs", "stop"):
         _quiet_tensorflow()
     handler = {
         "architectures": cmd_architectures,
@@ -237,7 +242,8 @@ def cmd_train(args, argv) -> int:
     errors = config.problems()
     if errors:
         raise CliError("; ".join(errors))
-    name = args.name or _default_model_name(args.arch)
+    # An empty --name is refused (validate_name says so), not taken for "no name given".
+    name = args.name if args.name is not None else _default_model_name(args.arch)
     store.validate_name(name)
     if store.model_exists(name):
         raise CliError(f"a model called {name!r} already exists; choose another --name")
@@ -325,21 +331,35 @@ def cmd_models(args, argv) -> int:
         store.set_default_model(args.set_default)
         print(f"default model: {args.set_default}")
         return EXIT_OK
+    if args.rename:
+        old, new = args.rename
+        from mnist_core.jobs import running_job_saving_as
+
+        running = running_job_saving_as(new)
+        if running:
+            raise CliError(f"the running job {running} will save its model as {new!r}; choose another name")
+        store.rename_model(old, new)
+        print(f"renamed model {old} to {new}")
+        return EXIT_OK
     if args.delete:
-        store.delete_model(args.delete)
-        print(f"deleted model {args.delete}")
+        default = store.delete_model(args.delete)
+        print(f"deleted model {args.delete}; default model: {default or 'none (no usable model left)'}")
         return EXIT_OK
     infos, problems = store.list_models()
     default = store.default_model_name()
     if not infos:
         print("no saved models yet; train one with: python -m mnist_core train --arch NAME")
     else:
-        rows = [("", "name", "architecture", "test accuracy", "trained")]
+        rows = [("", "name", "architecture", "test accuracy", "state", "trained")]
         for info in infos:
             accuracy = f"{info.test_accuracy:.2%}" if info.test_accuracy is not None else "-"
             rows.append(("*" if info.name == default else "", info.name, info.arch, accuracy,
+                         info.state.upper() if info.state != store.OK else "ok",
                          str(info.metadata.get("created", "-"))))
         _print_table(rows)
+    for info in infos:
+        if info.state != store.OK:
+            print(f"warning: {info.name} is {info.state.upper()}: {info.reason}", file=sys.stderr)
     for problem in problems:
         print(f"warning: {problem}", file=sys.stderr)
     return EXIT_OK

@@ -243,10 +243,11 @@ def run_cross_validation(
                 if outcome.stopped:
                     results.state = "stopped"
                     return results
+                # The finished model (batch norm measured, not averaged) on the held-out fold.
                 result = FoldResult(
                     fold=fold,
-                    accuracy=float(outcome.history["val_accuracy"][-1]),
-                    loss=float(outcome.history["val_loss"][-1]),
+                    accuracy=outcome.check_accuracy,
+                    loss=outcome.check_loss,
                     seconds=round(time.perf_counter() - started, 2),
                     epochs=outcome.epochs_done,
                     history=outcome.history,

@@ -184,6 +184,14 @@ def take_subset(x: np.ndarray, y: np.ndarray, size: int | None, seed: int = 1):
     return x_subset, y_subset
 
 
+def sample_indices(n: int, count: int, seed: int) -> np.ndarray:
+    """Sorted indices of a seeded random sample of ``count`` of ``n`` items (all of
+    them, in order, when ``count >= n``)."""
+    if count >= n:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, size=count, replace=False))
+
+
 def to_model_input(images):
     """uint8 images (N, 28, 28) or (28, 28), 0..255 -> float32 (N, 28, 28, 1) in [0, 1].
 

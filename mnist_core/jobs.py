@@ -8,9 +8,12 @@ page rerun, a second tab, a reloaded browser) reads them back from there.
 Two locks make this safe, both ``flock`` locks that the operating system drops
 when the holding process ends, however it ends, so they cannot go stale:
 
-- ``runs/job.lock``: one job at a time per artifacts folder. The starter takes
-  it, hands the open descriptor to the job process, and lets go of its own copy;
-  two starts at the same moment cannot both get it.
+- ``runs/job.lock``: one job at a time per artifacts folder, wherever its run
+  folder is (``--run-dir`` elsewhere too), so two jobs never write the store at
+  once. The starter takes it, writes the new run's id into it, and only then
+  makes the run folder: a refused start leaves nothing behind. It hands the open
+  descriptor to the job process and lets go of its own copy; two starts at the
+  same moment cannot both get it.
 - ``RUN/alive.lock``: held by the job for as long as it lives. A run whose
   status says queued or running but whose lock is free died without writing its
   end (killed, machine restarted): it is shown as "interrupted".
@@ -36,6 +39,8 @@ from mnist_core import paths, runs
 from mnist_core.data import MNIST_ENV_VAR
 
 JOB_LOCK_FILE = "job.lock"
+# How long a refused start waits for a job that has just taken the lock to write its run id.
+OWNER_WAIT_SECONDS = 1.0
 
 try:  # POSIX
     import fcntl
@@ -88,6 +93,12 @@ class FileLock:
         os.ftruncate(self.fd, 0)
         os.pwrite(self.fd, text.encode(), 0)
 
+    def clear_owner(self) -> None:
+        """Forget the owner, before letting go: a stale name is never read as the next one's."""
+        if self.fd is not None:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self.fd, 0)
+
     def close(self) -> None:
         """Close this process's descriptor (the lock ends if no other copy is open)."""
         if self.fd is not None:
@@ -109,19 +120,30 @@ def lock_is_held(path: Path) -> bool:
 def active_run_id(runs_root: Path | None = None) -> str | None:
     """The run that holds the job lock, or None when no job is running."""
     lock_path = (runs_root or paths.runs_dir()) / JOB_LOCK_FILE
-    if not lock_is_held(lock_path):
-        return None
-    try:
-        return lock_path.read_text().strip() or None
-    except OSError:
-        return None
+    # A job writes its run id a moment after taking the lock, and clears it before
+    # letting go: an empty owner under a held lock is a job starting up.
+    deadline = time.monotonic() + OWNER_WAIT_SECONDS
+    while lock_is_held(lock_path):
+        try:
+            owner = lock_path.read_text().strip()
+        except OSError:
+            owner = ""
+        if owner or time.monotonic() > deadline:
+            return owner or None
+        time.sleep(0.01)
+    return None
 
 
-def _claim_job_lock(runs_root: Path) -> FileLock:
-    """The job lock of ``runs_root``, held; raises JobBusy naming the run that has it."""
-    job_lock = FileLock(runs_root / JOB_LOCK_FILE)
+def _claim_job_lock(runs_root: Path | None = None) -> FileLock:
+    """The store's job lock, held; raises JobBusy naming the run that has it.
+
+    There is one per artifacts folder (``runs/job.lock``), wherever a job's run
+    folder is: two jobs never write the store at once.
+    """
+    root = runs_root or paths.runs_dir()
+    job_lock = FileLock(root / JOB_LOCK_FILE)
     if not job_lock.try_acquire():
-        raise JobBusy(active_run_id(runs_root))
+        raise JobBusy(active_run_id(root))
     return job_lock
 
 
@@ -137,17 +159,20 @@ def start_job(kind: str, cli_args: list[str], config: dict[str, Any], label: str
               runs_root: Path | None = None) -> str:
     """Launch ``python -m mnist_core CLI_ARGS --run-dir RUN`` as a job; returns the run id.
 
-    Raises JobBusy when another job is running. The job's stdout and stderr go to
-    the run's log.txt; it runs in its own session, so it outlives the app's reruns
-    (and the app itself).
+    Raises JobBusy when another job is running, before anything is written. The
+    job's stdout and stderr go to the run's log.txt; it runs in its own session,
+    so it outlives the app's reruns (and the app itself).
     """
     root = runs_root or paths.runs_dir()
+    run_dir = root / runs.new_run_id(label)
+    # The lock, then its owner, then the folder: a refused start leaves nothing, and
+    # whoever is refused meanwhile is told the right run.
     job_lock = _claim_job_lock(root)
     alive_lock = None
     try:
-        command = ["python", "-m", "mnist_core", *cli_args]
-        run_dir = runs.create_run(kind, config, label, runs_root=root, command=command)
         job_lock.write_owner(run_dir.name)
+        command = ["python", "-m", "mnist_core", *cli_args]
+        runs.create_run(kind, config, label, command=command, path=run_dir)
         alive_lock = FileLock(run_dir / runs.ALIVE_FILE)
         alive_lock.try_acquire()
         held = [job_lock.fd, alive_lock.fd]
@@ -165,6 +190,9 @@ def start_job(kind: str, cli_args: list[str], config: dict[str, Any], label: str
         # own status from here on (writing it here too could overwrite the job's).
         threading.Thread(target=process.wait, name=f"reap-{run_dir.name}", daemon=True).start()
         return run_dir.name
+    except BaseException:
+        job_lock.clear_owner()
+        raise
     finally:
         job_lock.close()
         if alive_lock is not None:
@@ -220,30 +248,39 @@ def start_training(config, name: str, save_if_stopped: bool = True, data_path: s
 
 
 @contextlib.contextmanager
-def hold_job_locks(run_dir: Path, inherited_fds: list[int] | None) -> Iterator[None]:
+def hold_job_locks(run_dir: Path, create_run: Callable[[], None],
+                   inherited_fds: list[int] | None) -> Iterator[None]:
     """Hold the job lock and the run's alive lock for the body's duration.
 
-    A job started by ``start_job`` inherited both (``inherited_fds``); run from a
-    terminal, it takes them itself, and raises JobBusy if another job is running.
-    Either way they are let go as soon as the work is done, not when the
-    interpreter has finished exiting, so the next job can start at once.
+    A job started by ``start_job`` inherited both (``inherited_fds``: the job lock's
+    descriptor first) and its folder exists. Run from a terminal, it takes the
+    store's job lock itself (JobBusy if another job holds it, with nothing
+    written), records ``run_dir``'s name as its owner, then calls ``create_run`` to
+    make the folder. Either way the locks go as soon as the work is done, not when
+    the interpreter has finished exiting, so the next job can start at once.
     """
     if inherited_fds:
         try:
             yield
         finally:
+            with contextlib.suppress(OSError):
+                os.ftruncate(inherited_fds[0], 0)  # no owner: see active_run_id
             for fd in inherited_fds:
                 with contextlib.suppress(OSError):
                     os.close(fd)
         return
-    job_lock = _claim_job_lock(Path(run_dir).parent)
-    alive_lock = FileLock(Path(run_dir) / runs.ALIVE_FILE)
-    alive_lock.try_acquire()
-    job_lock.write_owner(Path(run_dir).name)
+    job_lock = _claim_job_lock()
+    alive_lock = None
     try:
+        job_lock.write_owner(Path(run_dir).name)
+        create_run()
+        alive_lock = FileLock(Path(run_dir) / runs.ALIVE_FILE)
+        alive_lock.try_acquire()
         yield
     finally:
-        alive_lock.close()
+        if alive_lock is not None:
+            alive_lock.close()
+        job_lock.clear_owner()
         job_lock.close()
 
 
@@ -256,15 +293,32 @@ class JobHandle:
 
 
 @contextlib.contextmanager
-def job_lifecycle(run_dir: Path, inherited_fds: list[int] | None = None) -> Iterator[JobHandle]:
-    """Hold the job's locks and mark the run running for the body's duration; failed
-    (with the error) if it raises.
+def job_lifecycle(kind: str, config: dict, label: str, command: str, run_dir: Path | None = None,
+                  inherited_fds: list[int] | None = None) -> Iterator[JobHandle]:
+    """The life of a job in its own process: hold the locks, make the run folder (a
+    new one under artifacts/runs unless ``run_dir`` is given), mark it running, and
+    mark it failed with the error if the body raises.
 
+    - ``kind``, ``config``, ``label``, ``command``: what a new run folder records.
+    - ``inherited_fds``: the locks a job started by the app inherited.
     The body writes the final state itself (finished or stopped) through
-    ``runs.write_status``; an exception writes "failed" with the error message.
+    ``runs.write_status``. Raises JobBusy, with nothing written, when another job
+    holds the lock. Stale temporary files of saves that died are cleared first.
     """
-    with hold_job_locks(run_dir, inherited_fds), _running(run_dir) as handle:
-        yield handle
+    from mnist_core import store
+
+    run_dir = Path(run_dir) if run_dir is not None else paths.runs_dir() / runs.new_run_id(label)
+
+    def create_run() -> None:
+        if not (run_dir / runs.CONFIG_FILE).exists():
+            runs.create_run(kind, config, label, command=command, path=run_dir)
+
+    with hold_job_locks(run_dir, create_run, inherited_fds):
+        print(f"run folder: {run_dir}", flush=True)
+        # Under the job lock no other save can be running: what is left is stale.
+        store.remove_stale_temp_files()
+        with _running(run_dir) as handle:
+            yield handle
 
 
 @contextlib.contextmanager
@@ -290,65 +344,66 @@ def _running(run_dir: Path) -> Iterator[JobHandle]:
         raise
 
 
-def _prepare_run_dir(run_dir: Path | None, kind: str, config: dict, label: str, command: str) -> Path:
-    """The given run folder (created with its config if new), or a new one under artifacts/runs."""
-    if run_dir is None:
-        return runs.create_run(kind, config, label, command=command)
-    run_dir = Path(run_dir)
-    if not (run_dir / runs.CONFIG_FILE).exists():
-        run_dir.mkdir(parents=True, exist_ok=True)
-        from mnist_core.fileio import write_json_atomic
-
-        write_json_atomic(run_dir / runs.CONFIG_FILE, {
-            "schema": runs.SCHEMA, "kind": kind, "config": config, "command": command,
-            "created": runs.now_iso(),
-        })
-    return run_dir
-
-
 def run_training_job(config, name: str, data_path: Path | None, run_dir: Path | None, command: str,
                      save_if_stopped: bool = True, set_default: bool = False, verbose: int = 2,
                      inherited_fds: list[int] | None = None) -> int:
-    """Train ``config``, save the model as ``name`` with its metadata, and record the run.
+    """Train ``config``, check the model, save it as ``name`` with its metadata, and
+    record the run. What ``python -m mnist_core train`` runs.
 
-    Returns the CLI exit status: 0 when a model was trained (or stopped as asked).
-    Bad input raises the usual errors (DataError, ConfigError...) after marking the
-    run failed.
+    - ``data_path``: the MNIST .npz (None: $MNIST_NPZ or the Keras download).
+    - ``run_dir``: the run folder (None: a new one under artifacts/runs).
+    - ``command``: the command line, recorded with the run and the model.
+    - ``save_if_stopped``: save the model when the run is stopped early.
+    - ``set_default``: make the model the default (never a model that failed its check).
+    - ``verbose``: Keras' verbosity; ``inherited_fds``: the locks of a job the app started.
+
+    The finished model is checked on its validation images: one that reads at or
+    near chance is saved marked failed (see ``store``), never made the default.
+    Returns the CLI exit status: 0 for a useful model (or a stop as asked), 1 for a
+    model that failed its check. Bad input raises the usual errors (DataError,
+    ConfigError...) after marking the run failed.
     """
     from mnist_core import store
-    from mnist_core.architectures import REGISTRY, count_params
+    from mnist_core.architectures import REGISTRY
     from mnist_core.data import load_mnist
     from mnist_core.training import train
 
     job_config = {**config.to_dict(), "name": name, "data": str(data_path) if data_path else None,
                   "save_if_stopped": save_if_stopped}
-    run_dir = _prepare_run_dir(run_dir, "train", job_config, config.arch, command)
-    print(f"run folder: {run_dir}", flush=True)
-    with job_lifecycle(run_dir, inherited_fds) as job:
+    with job_lifecycle("train", job_config, config.arch, command, run_dir, inherited_fds) as job:
+        run_dir = job.run_dir
         if config.arch in REGISTRY:  # train() refuses an unknown one with a clear message
             # Every default filled in, so the run still says what it did after the defaults change.
             runs.write_status(run_dir, settings=config.resolved().to_dict())
         data = load_mnist(data_path)
         result = train(config, data, run_dir=run_dir, should_stop=job.should_stop, verbose=verbose)
-        state = "stopped" if result.stopped else "finished"
+        failure = store.accuracy_problem(result.check_accuracy, result.check_split)
+        check = {"split": result.check_split, "accuracy": result.check_accuracy, "loss": result.check_loss,
+                 "images": result.check_images}
         fields = dict(
-            state=state, ended=runs.now_iso(), ended_ts=time.time(), epochs_done=result.epochs_done,
+            state="stopped" if result.stopped else "finished", ended=runs.now_iso(), ended_ts=time.time(),
+            epochs_done=result.epochs_done, stopped_at=result.stopped_at,
             train_seconds=round(result.seconds, 2), test_accuracy=result.test_accuracy,
-            test_loss=result.test_loss, history=result.history,
+            test_loss=result.test_loss, history=result.history, check=check,
+            model_state=store.FAILED if failure else store.OK, model_failure=failure,
         )
         if result.stopped and not save_if_stopped:
             runs.write_status(run_dir, model=None, **fields)
-            print(f"stopped after {result.epochs_done} epoch(s); no model saved, as asked")
+            print(f"{_stop_text(result)}; no model saved, as asked")
             return 0
         metadata = {
             "arch": config.arch,
             "config": result.config.to_dict(),
-            "params": count_params(config.arch),
+            "params": int(result.model.count_params()),
             "history": result.history,
             "epochs_done": result.epochs_done,
             "stopped": result.stopped,
+            "stopped_at": result.stopped_at,
             "test_accuracy": result.test_accuracy,
             "test_loss": result.test_loss,
+            "check": check,
+            "state": store.FAILED if failure else store.OK,
+            **({"failure": failure} if failure else {}),
             "train_seconds": round(result.seconds, 2),
             "n_train": result.n_train,
             "n_val": result.n_val,
@@ -360,14 +415,26 @@ def run_training_job(config, name: str, data_path: Path | None, run_dir: Path | 
             "run_id": run_dir.name,
         }
         store.save_model(result.model, name, metadata)
-        if set_default:
+        if set_default and not failure:
             store.set_default_model(name)
         runs.write_status(run_dir, model=name, **fields)
-    print(
-        f"{'stopped' if result.stopped else 'finished'} after {result.epochs_done} epoch(s) "
-        f"in {result.seconds:.1f} s; test accuracy {result.test_accuracy:.2%}; saved model {name!r}"
-    )
+    print(f"{_stop_text(result) if result.stopped else f'finished after {result.epochs_done} epoch(s)'} "
+          f"in {result.seconds:.1f} s; {result.check_split} accuracy {result.check_accuracy:.2%}, "
+          f"test accuracy {result.test_accuracy:.2%}; saved model {name!r}")
+    if failure:
+        print(f"warning: model {name!r} FAILED its check: {failure}. It is saved marked failed, "
+              "never made the default; try more epochs, more images or another learning rate.",
+              file=sys.stderr)
+        return 1
     return 0
+
+
+def _stop_text(result) -> str:
+    """Where a stopped run stopped: "stopped in epoch 2 at batch 1,585 of 1,688"."""
+    where = result.stopped_at or {}
+    if not where:
+        return f"stopped after {result.epochs_done} epoch(s)"
+    return f"stopped in epoch {where['epoch']} at batch {where['batch']:,} of {where['batches']:,}"
 
 
 
@@ -443,6 +510,19 @@ def get_job(run_id: str, runs_root: Path | None = None) -> Job:
                                 runs.read_status(path)))
 
 
+def running_job_saving_as(name: str, runs_root: Path | None = None) -> str | None:
+    """The id of the running training job that will save its model as ``name``, or None:
+    a rename must keep that name free."""
+    running = active_run_id(runs_root)
+    if running is None:
+        return None
+    try:
+        planned = get_job(running, runs_root).config.get("name")
+    except (runs.RunNotFound, OSError, ValueError):  # its folder is elsewhere, or being written
+        return None
+    return running if planned == name else None
+
+
 def stop_job(run_id: str, runs_root: Path | None = None) -> None:
     """Ask a running job to stop after its current batch; JobError if it is not running."""
     job = get_job(run_id, runs_root)
@@ -489,19 +569,17 @@ def run_cv_job(config, data_path: Path | None, run_dir: Path | None, command: st
     from mnist_core.crossval import run_cross_validation, summarise
     from mnist_core.data import load_mnist
 
-    run_dir = _prepare_run_dir(run_dir, "cv", config.to_dict(), _cv_label(config), command)
-    print(f"run folder: {run_dir}", flush=True)
-    with job_lifecycle(run_dir, inherited_fds) as job:
+    with job_lifecycle("cv", config.to_dict(), _cv_label(config), command, run_dir, inherited_fds) as job:
         data = load_mnist(data_path)
 
         def report(arch, fold):
             print(f"{arch} fold {fold.fold}/{config.folds}: accuracy {fold.accuracy:.4%} "
                   f"in {fold.seconds:.1f} s", flush=True)
 
-        results = run_cross_validation(config, data, run_dir=run_dir, should_stop=job.should_stop,
+        results = run_cross_validation(config, data, run_dir=job.run_dir, should_stop=job.should_stop,
                                        verbose=verbose, on_fold=report)
         summary = [vars(row) for row in summarise(results)]
-        runs.write_status(run_dir, state=results.state, ended=runs.now_iso(), ended_ts=time.time(),
+        runs.write_status(job.run_dir, state=results.state, ended=runs.now_iso(), ended_ts=time.time(),
                           summary=summary)
     for row in summary:
         print(f"{row['arch']}: {100 * row['mean']:.3f} +- {100 * row['std']:.3f} % "

@@ -31,8 +31,9 @@ class ProgressCallback(keras.callbacks.Callback):
 
     - ``batch`` every ``batch_every`` batches and at the end of each epoch:
       loss and accuracy so far this epoch, ``batch`` (batches done) and ``batches``;
-    - ``epoch`` at each epoch end: every metric Keras logged, the learning rate and
-      the epoch's wall time in ``seconds``.
+    - ``epoch`` at each epoch end: every metric Keras logged, the learning rate,
+      the epoch's wall time in ``seconds``, and ``batch``, the batches it ran (fewer
+      than ``batches`` when training was stopped during it).
 
     ``context`` is merged into every record (cross-validation adds arch and fold).
 
@@ -53,6 +54,7 @@ class ProgressCallback(keras.callbacks.Callback):
         self._epoch_start = 0.0
         self._lock = threading.Lock()
         self._last_batch_written = 0
+        self._batches_done = 0
 
     def on_train_begin(self, logs=None):
         steps = self.params.get("steps") or 0
@@ -66,9 +68,12 @@ class ProgressCallback(keras.callbacks.Callback):
         self._epoch = epoch
         self._epoch_start = time.perf_counter()
         self._last_batch_written = 0
+        self._batches_done = 0
 
     def on_train_batch_end(self, batch, logs=None):
         done = batch + 1
+        with self._lock:
+            self._batches_done = max(self._batches_done, done)
         if done % self.batch_every and done != self._steps:
             return
         logs = logs or {}
@@ -87,11 +92,14 @@ class ProgressCallback(keras.callbacks.Callback):
             )
 
     def on_epoch_end(self, epoch, logs=None):
+        # Keras has run every batch hook of this epoch by now: it waits for them.
         metrics = {key: _clean(value) for key, value in (logs or {}).items()}
         metrics.pop("learning_rate", None)
         self.log.write(
             "epoch",
             epoch=epoch + 1,
+            batch=self._batches_done,
+            batches=self._steps,
             seconds=round(time.perf_counter() - self._epoch_start, 3),
             lr=_current_learning_rate(self.model),
             **metrics,
@@ -115,17 +123,25 @@ class StopOnRequest(keras.callbacks.Callback):
 
     It asks before each batch rather than after: Keras runs batch-begin hooks
     without waiting for the previous batch's results, and checks ``stop_training``
-    once the batch is done, so the batch in flight is the last one.
+    once the batch is done, so the batch in flight is the last one. ``stopped_at``
+    then says where, 1-based: {"epoch": 2, "batch": 1585, "batches": 1688}.
     """
 
     def __init__(self, should_stop: Callable[[], bool]):
         super().__init__()
         self.should_stop = should_stop
         self.stopped = False
+        self.stopped_at: dict[str, int] | None = None
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
 
     def on_train_batch_begin(self, batch, logs=None):
         if not self.stopped and self.should_stop():
             self.stopped = True
+            self.stopped_at = {"epoch": self._epoch + 1, "batch": batch + 1,
+                               "batches": int(self.params.get("steps") or 0)}
             self.model.stop_training = True
 
 

@@ -78,7 +78,8 @@ def position(events: list[dict[str, Any]], now: float, units_done: int = 0, unit
         elif kind == "batch" and start is not None:
             epoch, batch = event["epoch"], event["batch"]
         elif kind == "epoch" and start is not None:
-            epoch, batch = event["epoch"], batches
+            # An epoch stopped part-way says how many batches it ran.
+            epoch, batch = event["epoch"], event.get("batch") or batches
     if start is None or not epochs or not batches:
         return None
     within = ((epoch - 1) * batches + batch) / (epochs * batches)

@@ -72,17 +72,28 @@ def run_path(run_id: str, runs_root: Path | None = None) -> Path:
 
 
 def create_run(kind: str, config: dict[str, Any], label: str, runs_root: Path | None = None,
-               command: list[str] | None = None) -> Path:
-    """Make a new run folder with its config.json and a "queued" status; returns its path."""
-    root = runs_root or paths.runs_dir()
-    root.mkdir(parents=True, exist_ok=True)
-    while True:
-        path = root / new_run_id(label)
-        try:
-            path.mkdir()
-            break
-        except FileExistsError:
-            continue
+               command: list[str] | str | None = None, path: Path | None = None) -> Path:
+    """Make a new run folder with its config.json and a "queued" status; returns its path.
+
+    ``path``: the folder to make (its name is the run id; a job names it before it
+    makes it, to record it as the job lock's owner); by default a new one under
+    ``runs_root``. Raises FileExistsError if ``path`` already holds a run.
+    """
+    if path is None:
+        root = runs_root or paths.runs_dir()
+        root.mkdir(parents=True, exist_ok=True)
+        while True:
+            path = root / new_run_id(label)
+            try:
+                path.mkdir()
+                break
+            except FileExistsError:
+                continue
+    else:
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        if (path / CONFIG_FILE).exists():
+            raise FileExistsError(f"{path} already holds a run")
     write_json_atomic(
         path / CONFIG_FILE,
         {"schema": SCHEMA, "kind": kind, "config": config, "command": command, "created": now_iso()},

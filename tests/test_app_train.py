@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from mnist_core import jobs, store
 from tests.conftest import REPO_ROOT
-from tests.test_jobs import wait_until_done
+from tests.helpers import wait_until_done
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from PIL import Image
 
 from mnist_core import runs, store
 from tests.conftest import run_cli
+from tests.helpers import wait_until_done
 
 
 def test_help_lists_every_command():
@@ -134,3 +135,100 @@ def test_models_set_default(trained):
     env, artifacts, _ = trained
     assert run_cli("models", "--set-default", "tiny", env=env).returncode == 0
     assert store.default_model_name(artifacts / "models") == "tiny"
+
+
+# --- Trust: the guard, names, the lock, leftovers ---------------------------------
+
+
+def test_a_model_near_chance_is_saved_failed_and_never_made_the_default(tiny_npz, isolated_artifacts):
+    """A learning rate far too small leaves the model at chance: the run says so, exits
+    1, and the model is marked failed everywhere instead of being handed out."""
+    result = run_cli("train", "--arch", "baseline_cnn", "--epochs", "1", "--subset", "300", "--optimizer", "sgd",
+                     "--lr", "1e-9", "--data", str(tiny_npz), "--name", "junk", "--set-default")
+    assert result.returncode == 1, result.stderr
+    assert "warning: model 'junk' FAILED its check" in result.stderr and "near chance" in result.stderr
+    assert "Traceback" not in result.stderr
+    metadata = store.read_metadata("junk")
+    assert metadata["state"] == "failed" and metadata["check"]["split"] == "validation"
+    assert metadata["check"]["accuracy"] < store.MIN_USEFUL_ACCURACY
+    assert store.default_model_name() is None
+    (run,) = runs.list_runs()
+    assert run.status["state"] == "finished" and run.status["model_state"] == "failed"
+    listing = run_cli("models")
+    (row,) = [line for line in listing.stdout.splitlines() if "junk" in line]
+    assert "FAILED" in row and not row.startswith("*")
+    assert "warning: junk is FAILED" in listing.stderr
+
+
+@pytest.mark.parametrize("name, message", [("", "cannot be empty"), ("tail\n", "invalid model name")])
+def test_train_refuses_an_empty_or_multiline_name_and_leaves_nothing(name, message, tiny_npz, isolated_artifacts):
+    result = run_cli("train", "--arch", "mlp", "--name", name, "--data", str(tiny_npz))
+    assert result.returncode == 2 and message in result.stderr
+    assert not (isolated_artifacts / "runs").exists() or runs.list_runs() == []
+
+
+def test_listing_the_architectures_does_not_import_tensorflow():
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO_ROOT
+
+    code = ("import sys, contextlib, io; from mnist_core.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()): main(['architectures'])\n"
+            "print('tensorflow' in sys.modules, 'keras' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert result.stdout.split() == ["False", "False"], result.stderr
+
+
+def test_models_rename_and_delete_the_default(trained, tmp_path):
+    import shutil
+
+    _, artifacts, _ = trained
+    copy = tmp_path / "artifacts"
+    shutil.copytree(artifacts, copy, ignore=shutil.ignore_patterns("*.lock"))
+    env = {"MNIST_STUDIO_ARTIFACTS": str(copy)}
+    result = run_cli("models", "--rename", "tiny", "small", env=env)
+    assert result.returncode == 0 and "renamed model tiny to small" in result.stdout
+    assert store.default_model_name(copy / "models") == "small"
+    refused = run_cli("models", "--rename", "small", "bad/name", env=env)
+    assert refused.returncode == 2 and "invalid model name" in refused.stderr
+    deleted = run_cli("models", "--delete", "small", env=env)
+    assert deleted.returncode == 0 and "default model: none" in deleted.stdout
+
+
+def test_a_refused_start_leaves_no_run_folder_and_names_the_running_job(tiny_npz, isolated_artifacts):
+    from mnist_core import jobs
+    from mnist_core.training import TrainConfig
+
+    first = jobs.start_training(TrainConfig(arch="baseline_cnn", epochs=200, batch_size=10, subset=600),
+                                "holder", data_path=str(tiny_npz))
+    try:
+        refused = run_cli("train", "--arch", "mlp", "--epochs", "1", "--subset", "200", "--data", str(tiny_npz))
+        assert refused.returncode == 2 and f"a job is already running: {first}" in refused.stderr
+        assert [run.run_id for run in runs.list_runs()] == [first]
+        # A run folder elsewhere does not get round the store's one lock.
+        elsewhere = isolated_artifacts.parent / "elsewhere" / "my-run"
+        refused = run_cli("train", "--arch", "mlp", "--epochs", "1", "--subset", "200", "--data", str(tiny_npz),
+                          "--run-dir", str(elsewhere))
+        assert refused.returncode == 2 and f"a job is already running: {first}" in refused.stderr
+        assert not elsewhere.exists()
+    finally:
+        jobs.stop_job(first)
+    wait_until_done(first)
+
+
+def test_a_job_start_clears_temporary_files_left_by_a_killed_save(tiny_npz, isolated_artifacts):
+    import os
+    import time
+
+    models = isolated_artifacts / "models"
+    models.mkdir(parents=True)
+    leftover = models / ".tmp-killed-mid-save.keras"
+    leftover.write_bytes(b"half a model")
+    an_hour_ago = time.time() - 3600
+    os.utime(leftover, (an_hour_ago, an_hour_ago))
+    result = run_cli("train", "--arch", "baseline_cnn", "--epochs", "1", "--subset", "300",
+                     "--data", str(tiny_npz), "--name", "after-a-kill")
+    assert result.returncode in (0, 1), result.stderr
+    assert not leftover.exists()
+    assert store.model_exists("after-a-kill")

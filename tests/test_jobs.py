@@ -11,25 +11,11 @@ import pytest
 
 from mnist_core import jobs, runs, store
 from mnist_core.training import TrainConfig
-
-
-def wait_for(predicate, timeout: float = 120, interval: float = 0.1):
-    """Poll ``predicate`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {predicate}")
+from tests.helpers import wait_for, wait_until_done
 
 
 def state(run_id: str) -> str:
     return jobs.get_job(run_id).state
-
-
-def wait_until_done(run_id: str, timeout: float = 180) -> jobs.Job:
-    return wait_for(lambda: (job := jobs.get_job(run_id)) and not job.active and job, timeout)
 
 
 QUICK = TrainConfig(arch="baseline_cnn", epochs=1, batch_size=32, subset=300)

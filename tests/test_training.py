@@ -231,3 +231,32 @@ def test_describe_settings_says_what_a_run_did():
     assert describe_settings({"arch": "gone", "epochs": 3, "batch_size": 64, "optimizer": "adam",
                               "learning_rate": 0.001, "lr_schedule": "constant", "augment": False}) == (
         "3 ep · batch 64 · adam 0.001 · all images")
+
+
+def test_a_stopped_run_says_where_it_stopped(tiny_data, tmp_path):
+    from mnist_core import progress
+
+    calls = []
+
+    def stop_in_the_second_epoch():
+        calls.append(1)
+        return len(calls) >= 27 + 5  # 27 batches an epoch: the 5th batch of epoch 2
+
+    run_dir = runs.create_run("train", {}, "t", runs_root=tmp_path)
+    config = TrainConfig(arch="baseline_cnn", epochs=5, batch_size=10, subset=300)
+    result = train(config, tiny_data, run_dir=run_dir, should_stop=stop_in_the_second_epoch)
+    assert result.stopped_at == {"epoch": 2, "batch": 5, "batches": 27}
+    events = runs.read_progress(run_dir)
+    last_epoch = [e for e in events if e["event"] == "epoch"][-1]
+    assert (last_epoch["epoch"], last_epoch["batch"], last_epoch["batches"]) == (2, 5, 27)
+    where = progress.position(events, now=events[-1]["time"])
+    assert (where.epoch, where.batch, where.batches) == (2, 5, 27)
+    assert where.fraction == pytest.approx((27 + 5) / (5 * 27))
+
+
+def test_a_finished_model_is_checked_on_its_validation_images(tiny_data):
+    result = train(TrainConfig(arch="baseline_cnn", epochs=2, subset=400, seed=2), tiny_data)
+    assert (result.check_split, result.check_images) == ("validation", 40)
+    assert result.check_accuracy == pytest.approx(result.history["val_accuracy"][-1])
+    no_validation = train(TrainConfig(arch="baseline_cnn", epochs=1, subset=300, val_split=0.0), tiny_data)
+    assert (no_validation.check_split, no_validation.check_images) == ("training", 300)

@@ -4,7 +4,7 @@ second tab, press Stop, see it stopped; and a page URL opened first on a fresh s
 from __future__ import annotations
 
 from tests.e2e.conftest import wait_for_idle
-from tests.test_jobs import wait_for
+from tests.helpers import wait_for
 
 
 def plotted_points(page) -> int:
