@@ -24,6 +24,8 @@ MNIST_ENV_VAR = "MNIST_NPZ"
 IMAGE_SHAPE = (28, 28)
 NUM_CLASSES = 10
 EXPECTED_KEYS = ("x_train", "y_train", "x_test", "y_test")
+_ZIP_MAGIC = b"PK"  # a .npz is a zip archive of .npy files
+_NPY_MAGIC = b"\x93NUMPY"
 
 _HOW_TO_FIX = (
     "Put MNIST's mnist.npz (the file keras.datasets.mnist downloads, or any .npz with "
@@ -87,13 +89,33 @@ def _stat_or_fail(path: str) -> os.stat_result:
 @lru_cache(maxsize=2)
 def _load_npz(path: str, mtime_ns: int, size: int) -> Mnist:
     # mtime and size are part of the cache key so an edited file is read again.
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {key: npz[key] for key in npz.files}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
-        raise DataError(f"{path} is not a readable .npz file ({exc}). {_HOW_TO_FIX}") from None
+    arrays = _read_npz_arrays(path)
     validate_arrays(arrays, origin=path)
     return Mnist(**{key: arrays[key] for key in EXPECTED_KEYS}, source=path, sha256=file_sha256(path))
+
+
+def _read_npz_arrays(path: str) -> dict[str, np.ndarray]:
+    """The arrays in the .npz file at ``path``, by name; raises ``DataError`` for any
+    other file. Never unpickles anything: MNIST's arrays are plain numbers."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(len(_NPY_MAGIC))
+        # numpy reads a file that is neither a zip (.npz) nor a .npy as a pickle, and
+        # its message then suggests allowing pickles: say what the file is instead.
+        if head.startswith(_NPY_MAGIC):
+            raise _not_mnist(path, "a single .npy array")
+        if not head.startswith(_ZIP_MAGIC):
+            raise _not_mnist(path, "not a NumPy file at all")
+        with np.load(path, allow_pickle=False) as npz:
+            return {key: npz[key] for key in npz.files}
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+        if "pickle" in str(exc).lower():  # an array of Python objects, not numbers
+            raise _not_mnist(path, "pickled Python objects, not arrays of numbers") from None
+        raise DataError(f"{path} is not a readable .npz file ({exc}). {_HOW_TO_FIX}") from None
+
+
+def _not_mnist(path: str, what: str) -> DataError:
+    return DataError(f"{path} is not a readable .npz file: not an MNIST .npz ({what}). {_HOW_TO_FIX}")
 
 
 def _load_from_keras() -> Mnist:

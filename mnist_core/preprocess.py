@@ -14,7 +14,9 @@ step (``fit_and_centre``); what differs is how they get a clean ink picture:
   same stroke width before fitting.
 
 Both raise ``NothingToRead`` for a blank picture or a single dot, and
-``decode_image`` refuses what is not an image, too large, or a decompression bomb.
+``decode_image`` refuses what is not an image, too large or too small to read.
+A big picture is shrunk to ``MAX_WORKING_SIDE`` as soon as it is decoded, so
+reading any picture within the limits takes about the same time as a small one.
 """
 
 from __future__ import annotations
@@ -26,8 +28,18 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+# The upload limit, in the MB (2**20 bytes) that Streamlit's maxUploadSize and the
+# messages use: .streamlit/config.toml sets the server's limit to the same number.
+MAX_UPLOAD_MB = 20
+MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
 MAX_PIXELS = 25_000_000  # e.g. 5000 x 5000; bigger images are refused, not resized
+# A shorter side below this holds no readable digit (MNIST's is 28; 8x8 is as
+# coarse as digit data sets go: scikit-learn's digits).
+MIN_SIDE = 8
+# Pictures are shrunk to at most this many pixels a side right after decoding: a
+# digit that fills even a tenth of it still spans 100 pixels, five times the 20 it
+# ends as, and every later step then costs what a 1-megapixel picture costs.
+MAX_WORKING_SIDE = 1024
 
 FIELD = 28  # the output is FIELD x FIELD
 BOX = 20  # the digit's longer side, anti-aliased edge included
@@ -37,6 +49,13 @@ CENTRE = 14.0  # where MNIST's centres of mass sit, in pixel-index coordinates
 # bench/drawn_digits.py --calibrate, which also picks this value).
 TARGET_STROKE = 2.4
 SUPERSAMPLE = 4  # vector strokes are drawn this many times finer than the output
+# normalise_stroke_width works on at most this many pixels a side (a digit with the
+# margin preprocess gives it, about twice the digit): bigger ink is area-averaged down
+# first, so the filter radius, and the cost, stay bounded whatever the picture. It is
+# above the canvas size, so a canvas-sized picture is thinned at its own resolution,
+# where TARGET_STROKE was calibrated, and a shrunk digit still spans about 160 pixels:
+# a pixel of erosion is at most an eighth of an output pixel.
+STROKE_WORK_SIDE = 320
 
 # The Draw page's canvas (square, in CSS pixels) and its default brush width.
 CANVAS_SIZE = 280
@@ -61,44 +80,99 @@ class NothingToRead(ValueError):
 
 
 def decode_image(data: bytes) -> np.ndarray:
-    """Bytes of a PNG/JPEG/... file -> grayscale uint8 (H, W).
+    """Bytes of a PNG/JPEG/... file -> grayscale uint8 (H, W), at most
+    MAX_WORKING_SIDE pixels a side (a bigger picture is shrunk, aspect kept).
 
     Transparent pixels count as background (so a drawing exported with an alpha
-    channel reads right). Raises ImageError for non-images, oversized files and
-    decompression bombs.
+    channel reads right). Raises ImageError for non-images, files over
+    MAX_UPLOAD_MB, pictures over MAX_PIXELS or with a side under MIN_SIDE.
     """
     from PIL import Image, UnidentifiedImageError
 
     if len(data) > MAX_UPLOAD_BYTES:
-        raise ImageError(
-            f"the file is {len(data) / 1e6:.1f} MB; the limit is {MAX_UPLOAD_BYTES / 1e6:.0f} MB"
-        )
+        # Rounded up, so a file just over the limit never reads as equal to it.
+        size_mb = math.ceil(len(data) / (1024 * 1024) * 10) / 10
+        raise ImageError(f"the file is {size_mb:.1f} MB; the limit is {MAX_UPLOAD_MB} MB")
     if not data:
         raise ImageError("the file is empty")
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # Pillow's own warning starts at about 89 Mpx, far above MAX_PIXELS: the
+            # check below refuses those first, and its message says what the limit is.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
             width, height = image.size
             if width * height > MAX_PIXELS:
                 raise ImageError(
                     f"the image is {width}x{height} pixels; the limit is {MAX_PIXELS:,} pixels"
                 )
+            _refuse_if_too_small(width, height)
             image.load()
     except ImageError:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageError("the image is too large to decode safely (a decompression bomb?)") from None
+    except Image.DecompressionBombError:
+        # Pillow refuses above twice its own limit before it tells the size.
+        raise ImageError(
+            f"the image has more than {2 * Image.MAX_IMAGE_PIXELS:,} pixels; "
+            f"the limit is {MAX_PIXELS:,} pixels"
+        ) from None
     except UnidentifiedImageError:
         raise ImageError("the file is not an image Pillow can read (PNG, JPEG, GIF, BMP, WebP...)") from None
     except (OSError, ValueError, SyntaxError) as exc:
         raise ImageError(f"the image is damaged or truncated ({exc})") from None
-    return to_gray(image)
+    working_size = _working_size(image.size)
+    if _has_alpha(image) and working_size != image.size:
+        # Shrink before compositing: Pillow averages RGBA with premultiplied alpha,
+        # which gives what compositing then averaging would, on far fewer pixels.
+        image = (image if image.mode == "RGBA" else image.convert("RGBA")).resize(working_size, Image.BOX)
+    return shrink_to_working_size(to_gray(image))
+
+
+def _refuse_if_too_small(width: int, height: int) -> None:
+    """Raise ImageError when a width x height picture is too small to hold a digit."""
+    if min(width, height) < MIN_SIDE:
+        raise ImageError(f"the picture is {width}x{height} pixels: too small to read "
+                         f"(at least {MIN_SIDE}x{MIN_SIDE})")
+
+
+def _working_size(size: tuple[int, int]) -> tuple[int, int]:
+    """(width, height) -> the same shrunk so the longer side is at most MAX_WORKING_SIDE.
+
+    The shorter side never drops below MIN_SIDE, so a long strip that could be read
+    stays readable (the aspect then changes a little, which fit_and_centre forgives).
+    """
+    scale = MAX_WORKING_SIDE / max(size)
+    if scale >= 1:
+        return tuple(size)
+    return tuple(min(side, max(MIN_SIDE, round(side * scale))) for side in size)
+
+
+def shrink_to_working_size(gray: np.ndarray) -> np.ndarray:
+    """Grayscale (H, W) -> the same, or area-averaged down to MAX_WORKING_SIDE a side.
+
+    Area averaging (a box filter) keeps every stroke: a pen line thinner than the
+    shrink factor turns fainter, not gone (as with nearest-neighbour or bilinear
+    sampling, which skip pixels), and ink_map brings faint ink back to full level.
+    uint8 stays uint8; anything else comes back as float32.
+    """
+    from PIL import Image
+
+    gray = np.asarray(gray)
+    height, width = gray.shape
+    size = _working_size((width, height))
+    if size == (width, height):
+        return gray
+    image = Image.fromarray(gray if gray.dtype == np.uint8 else gray.astype(np.float32))
+    return np.asarray(image.resize(size, Image.BOX))
+
+
+def _has_alpha(image) -> bool:
+    return image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
 
 
 def to_gray(image) -> np.ndarray:
     """A PIL image in any mode -> grayscale uint8; transparent areas become background."""
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+    if _has_alpha(image):
         rgba = image.convert("RGBA")
         alpha = np.asarray(rgba.getchannel("A"), dtype=np.float32) / 255.0
         gray = np.asarray(rgba.convert("L"), dtype=np.float32)
@@ -189,10 +263,11 @@ def ink_map(gray: np.ndarray) -> np.ndarray:
         return np.zeros_like(gray)
     level = np.clip((gray - background) / (ink_level - background), 0.0, 1.0)
     # What is left of the background (paper texture, JPEG noise) is not ink, and
-    # in a large picture neither are specks: ink pixels need ink neighbours.
+    # in a large picture neither are specks: ink pixels need ink neighbours, two,
+    # as every pixel of a line one pixel wide has (a pen line in a shrunk picture).
     level[level < 0.25] = 0.0
     if min(level.shape) >= 64:
-        level[_neighbour_count(level > 0) < 3] = 0.0
+        level[_neighbour_count(level > 0) < 2] = 0.0
     return level
 
 
@@ -248,36 +323,54 @@ def estimate_stroke_width(mask: np.ndarray) -> float:
     return 2.0 * area / max(boundary, 1)
 
 
-def _min_or_max_filter(image: np.ndarray, radius: int, use_max: bool) -> np.ndarray:
-    """Grey erosion (min) or dilation (max) by a disc-like octagon of ``radius`` pixels:
-    alternating 3x3 squares and crosses, one pixel per step."""
-    reduce = np.maximum if use_max else np.minimum
-    fill = 0.0 if use_max else 1.0
-    out = image
-    for step in range(radius):
-        padded = np.pad(out, 1, constant_values=fill)
-        centre = padded[1:-1, 1:-1]
-        cross = reduce.reduce([centre, padded[:-2, 1:-1], padded[2:, 1:-1], padded[1:-1, :-2], padded[1:-1, 2:]])
-        if step % 2 == 0:
-            cross = reduce.reduce([cross, padded[:-2, :-2], padded[:-2, 2:], padded[2:, :-2], padded[2:, 2:]])
-        out = cross
+def _octagon_filter(image: np.ndarray, radius: int, thicken: bool) -> np.ndarray:
+    """Image (H, W) -> its grey dilation (``thicken``) or erosion by a disc-like octagon
+    of ``radius`` pixels: within ``radius`` along the axes, about 1.06 ``radius`` along
+    the diagonals (the shape TARGET_STROKE was calibrated with).
+
+    The octagon is a square of side 2 * ceil(radius / 2) + 1 widened by floor(radius / 2)
+    3x3 crosses: filtering by each in turn gives the same result as the octagon at
+    once, and costs about 5 * radius / 2 per pixel instead of radius squared.
+    """
+    from scipy import ndimage
+
+    # Outside the picture is neutral: thickening adds no ink from the edge, thinning eats none.
+    filter_, outside = (ndimage.maximum_filter, 0.0) if thicken else (ndimage.minimum_filter, 1.0)
+    out = filter_(image, size=2 * ((radius + 1) // 2) + 1, mode="constant", cval=outside)
+    cross = ndimage.generate_binary_structure(2, 1)
+    for _ in range(radius // 2):
+        out = filter_(out, footprint=cross, mode="constant", cval=outside)
     return out
 
 
 def normalise_stroke_width(ink: np.ndarray, target_width: float) -> np.ndarray:
-    """Thin or thicken the ink towards ``target_width`` pixels, but only where its
-    strokes are outside the range MNIST's own digits span (about 0.6x to 1.5x the
-    typical width): within it, the variety is part of what the models learnt."""
+    """Ink in [0, 1] (H, W) and the stroke width wanted, in its pixels -> ink in [0, 1]
+    with its strokes thinned or thickened towards ``target_width``.
+
+    Only strokes outside the range MNIST's own digits span (about 0.6x to 1.5x the
+    typical width) are changed: within it, the variety is part of what the models
+    learnt, and the ink comes back as it came. Changed ink comes back at most
+    STROKE_WORK_SIDE pixels a side (it is area-averaged down first, which bounds
+    the cost); fit_and_centre does not mind the scale.
+    """
+    from PIL import Image
+
+    # Measured before any shrinking, which would fade a thin pen line below 0.5.
     width = estimate_stroke_width(ink > 0.5)
-    if width <= 0:
+    if width <= 0 or 0.6 * target_width <= width <= 1.5 * target_width:
         return ink
-    radius = int(round((width - target_width) / 2))
-    if radius >= 1 and width > 1.5 * target_width:
-        thinned = _min_or_max_filter(ink, radius, use_max=False)
+    scale = min(1.0, STROKE_WORK_SIDE / max(ink.shape))
+    work = ink
+    if scale < 1.0:
+        size = (max(1, round(ink.shape[1] * scale)), max(1, round(ink.shape[0] * scale)))
+        work = np.asarray(Image.fromarray(ink.astype(np.float32)).resize(size, Image.BOX))
+    radius = int(round((width - target_width) * scale / 2))
+    if radius >= 1:
+        thinned = _octagon_filter(work, radius, thicken=False)
         # Never erode a digit away: keep the original where thinning would erase it.
-        return thinned if (thinned > 0.5).sum() >= 0.2 * (ink > 0.5).sum() else ink
-    if radius <= -1 and width < 0.6 * target_width:
-        return _min_or_max_filter(ink, -radius, use_max=True)
+        return thinned if (thinned > 0.5).sum() >= 0.2 * (work > 0.5).sum() else ink
+    if radius <= -1:
+        return _octagon_filter(work, -radius, thicken=True)
     return ink
 
 
@@ -291,13 +384,16 @@ def _bounding_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
 def preprocess(gray: np.ndarray, normalise_width: bool = True) -> np.ndarray:
     """Grayscale (H, W) of one digit, either polarity -> uint8 (28, 28), white on black.
 
-    Raises NothingToRead for a blank picture or a dot, ImageError for a non-2-D input.
-    ``normalise_width=False`` skips the stroke-width step (a plain MNIST-style crop
-    and centre; the drawn-digit benchmark compares the two).
+    Raises NothingToRead for a blank picture or a dot, ImageError for an input that
+    is not 2-D or has a side under MIN_SIDE. A picture over MAX_WORKING_SIDE is
+    shrunk to it first. ``normalise_width=False`` skips the stroke-width step (a
+    plain MNIST-style crop and centre; the drawn-digit benchmark compares the two).
     """
     gray = np.asarray(gray)
-    if gray.ndim != 2 or min(gray.shape) < 2:
-        raise ImageError(f"expected a 2-D grayscale image, got shape {gray.shape}")
+    if gray.ndim != 2:
+        raise ImageError(f"expected a 2-D grayscale image, got an array of shape {gray.shape}")
+    _refuse_if_too_small(gray.shape[1], gray.shape[0])
+    gray = shrink_to_working_size(gray)
     ink = ink_map(gray)
     box = _bounding_box(ink > 0.5)
     if box is None:

@@ -57,6 +57,50 @@ def test_not_an_npz(tmp_path):
         load_mnist(path)
 
 
+def _assert_not_mnist_and_no_pickle_advice(path, what):
+    with pytest.raises(DataError) as info:
+        load_mnist(path)
+    message = str(info.value)
+    assert f"{path.resolve()} is not a readable .npz file: not an MNIST .npz ({what})" in message
+    assert "--data" in message and "MNIST_NPZ" in message  # how to fix it
+    assert "allow_pickle" not in message and "pickle.load" not in message
+
+
+@pytest.mark.parametrize("content", [b"this is not a zip file", b"x_train,y_train\n0,1\n", b""])
+def test_a_text_file_is_not_an_npz_and_pickles_are_not_suggested(tmp_path, content):
+    path = tmp_path / "bad.npz"
+    path.write_bytes(content)
+    _assert_not_mnist_and_no_pickle_advice(path, "not a NumPy file at all")
+
+
+def test_a_pickle_is_never_loaded(tmp_path):
+    import pickle
+
+    x, y = make_pattern_digits(10)
+    path = tmp_path / "pickled.npz"
+    path.write_bytes(pickle.dumps({"x_train": x, "y_train": y, "x_test": x, "y_test": y}))
+    _assert_not_mnist_and_no_pickle_advice(path, "not a NumPy file at all")
+
+
+def test_an_npz_of_python_objects_is_refused_without_unpickling(tmp_path):
+    path = _write_npz(tmp_path / "objects.npz", x_train=np.array([{"digit": 7}] * 50, dtype=object))
+    _assert_not_mnist_and_no_pickle_advice(path, "pickled Python objects, not arrays of numbers")
+
+
+@pytest.mark.parametrize("array", [np.array([{"digit": 7}], dtype=object), np.zeros((3, 28, 28), np.uint8)])
+def test_a_single_npy_array_is_not_an_npz(tmp_path, array):
+    path = tmp_path / "one.npy"
+    np.save(path, array, allow_pickle=True)
+    _assert_not_mnist_and_no_pickle_advice(path, "a single .npy array")
+
+
+def test_a_damaged_npz_says_so(tmp_path):
+    path = tmp_path / "damaged.npz"
+    path.write_bytes(b"PK\x03\x04 and then nothing a zip needs")
+    with pytest.raises(DataError, match="not a readable .npz file"):
+        load_mnist(path)
+
+
 def test_directory_instead_of_file(tmp_path):
     with pytest.raises(DataError, match="not a file"):
         load_mnist(tmp_path)

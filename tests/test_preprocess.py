@@ -267,3 +267,166 @@ def test_mnist_digits_pass_through_almost_unchanged(mnist):
     assert np.abs(again.astype(int) - images.astype(int)).mean() < 8
     rows = [centre_of_mass(image)[0] for image in again]
     assert abs(np.mean(rows) - 14) < 0.1
+
+
+# --- Too small, too big, over the limits ---------------------------------------------
+
+
+@pytest.mark.parametrize("width, height", [(1, 1), (300, 1), (1, 300), (7, 40)])
+def test_too_small_pictures_are_refused_with_their_size(width, height):
+    message = f"the picture is {width}x{height} pixels: too small to read (at least 8x8)"
+    with pytest.raises(ImageError) as info:
+        decode_image(_png(Image.new("L", (width, height), 255)))
+    assert str(info.value) == message
+    with pytest.raises(ImageError) as info:
+        preprocess(np.full((height, width), 255, np.uint8))
+    assert str(info.value) == message
+
+
+def test_the_smallest_picture_allowed_is_read():
+    one = np.zeros((8, 8), np.uint8)
+    one[1:7, 3:5] = 255
+    image = preprocess_file_bytes(_png(Image.fromarray(one)))
+    assert image.shape == (28, 28) and image.max() == 255
+
+
+@pytest.mark.parametrize("shape", [(28, 28, 3), (784,), (2, 28, 28)])
+def test_arrays_that_are_not_2d_are_refused_with_their_shape(shape):
+    with pytest.raises(ImageError) as info:
+        preprocess(np.zeros(shape, np.uint8))
+    assert str(info.value) == f"expected a 2-D grayscale image, got an array of shape {shape}"
+
+
+def test_cli_predict_says_a_tiny_picture_is_too_small(tmp_path):
+    import json
+
+    from tests.conftest import SHIPPED_ARTIFACTS, run_cli
+
+    tiny = tmp_path / "tiny.png"
+    Image.new("L", (300, 1), 255).save(tiny)
+    result = run_cli("predict", str(tiny), env={"MNIST_STUDIO_ARTIFACTS": str(SHIPPED_ARTIFACTS)})
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert json.loads(result.stdout) == {
+        "file": str(tiny), "error": "the picture is 300x1 pixels: too small to read (at least 8x8)"}
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG that declares width x height pixels and holds no pixel data: decode_image
+    must refuse it from its header alone."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)  # 1 bit per pixel, grayscale
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
+
+
+def test_over_the_pixel_limit_the_message_says_the_real_limit():
+    with pytest.raises(ImageError) as info:
+        decode_image(_png_header(10_000, 10_000))  # over Pillow's own warning limit, ~89 Mpx
+    assert str(info.value) == "the image is 10000x10000 pixels; the limit is 25,000,000 pixels"
+    with pytest.raises(ImageError) as info:
+        decode_image(_png_header(20_000, 20_000))  # over Pillow's refusal limit, ~179 Mpx
+    message = str(info.value)
+    assert message.startswith("the image has more than ") and message.endswith("the limit is 25,000,000 pixels")
+    assert "bomb" not in message
+
+
+def test_the_file_size_limit_is_said_in_the_units_it_is_set_in():
+    from mnist_core import preprocess as preprocess_module
+
+    assert preprocess_module.MAX_UPLOAD_BYTES == preprocess_module.MAX_UPLOAD_MB * 1024 * 1024 == 20 * 2**20
+    with pytest.raises(ImageError) as info:
+        decode_image(b"\x89PNG" + b"\0" * (20 * 1024 * 1024))  # 4 bytes over
+    assert str(info.value) == "the file is 20.1 MB; the limit is 20 MB"
+
+
+def test_streamlit_refuses_the_same_upload_size():
+    import tomllib
+
+    from mnist_core.preprocess import MAX_UPLOAD_MB
+    from tests.conftest import REPO_ROOT
+
+    config = tomllib.loads((REPO_ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["maxUploadSize"] == MAX_UPLOAD_MB
+
+
+def _seven_picture(side: int, pen: int) -> Image.Image:
+    """A '7' in black on white, side x side pixels, drawn with a pen ``pen`` pixels wide."""
+    from PIL import ImageDraw
+
+    picture = Image.new("L", (side, side), 255)
+    scale = side / 280
+    ImageDraw.Draw(picture).line([(60 * scale, 60 * scale), (190 * scale, 60 * scale), (135 * scale, 230 * scale)],
+                                 fill=0, width=pen, joint="curve")
+    return picture
+
+
+def test_a_picture_is_shrunk_to_the_working_size_as_it_is_decoded():
+    wide = _png(Image.new("L", (3000, 1500), 255))
+    assert decode_image(wide).shape == (512, 1024)
+    assert decode_image(_png(Image.new("RGBA", (1500, 6000), (0, 0, 0, 0)))).shape == (1024, 256)
+    assert decode_image(_png(Image.new("L", (1000, 700), 255))).shape == (700, 1000)  # small enough: as it is
+
+
+def test_the_largest_picture_allowed_is_read_in_little_memory():
+    """5000x5000 with a marker-thick stroke (thinned by the stroke-width step): 1.9 GB
+    here before pictures were shrunk as they were decoded and that step was bounded;
+    about 60 MB since. Its time (36 s then, 0.2 s now) is bench/picture_reading.py's."""
+    import tracemalloc
+
+    data = _png(_seven_picture(5000, 800))
+    big = preprocess_file_bytes(data)
+    tracemalloc.start()
+    try:
+        preprocess_file_bytes(data)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 200 * 2**20  # what numpy allocated (the decoded picture alone is 25 MB)
+    # It reads like the same drawing on the canvas.
+    small = preprocess_file_bytes(_png(_seven_picture(280, 45)))
+    assert np.abs(big.astype(int) - small.astype(int)).mean() < 4
+
+
+def test_a_thin_pen_line_survives_the_shrinking():
+    """A 2-pixel line in a 5000-pixel picture is a faint 1-pixel line at the working
+    size: area averaging keeps it, and the speck filter must not take it for specks."""
+    image = preprocess_file_bytes(_png(_seven_picture(5000, 2)))
+    assert image.max() == 255 and 2.0 <= estimate_stroke_width(image >= 128) <= 4.5
+    canvas = preprocess_file_bytes(_png(_seven_picture(280, 18)))
+    assert np.abs(image.astype(int) - canvas.astype(int)).mean() < 8
+
+
+def test_stroke_width_work_is_bounded_whatever_the_picture_size():
+    from mnist_core.preprocess import STROKE_WORK_SIDE, normalise_stroke_width
+
+    ink = 1.0 - np.asarray(_seven_picture(1000, 200), np.float32) / 255  # strokes 200 px wide
+    thinned = normalise_stroke_width(ink, target_width=40.0)
+    assert max(thinned.shape) <= STROKE_WORK_SIDE
+    # Thinned by more than half, measured in the picture's own pixels.
+    width = estimate_stroke_width(thinned > 0.5) * max(ink.shape) / max(thinned.shape)
+    assert width < 0.5 * estimate_stroke_width(ink > 0.5)
+    normal = 1.0 - np.asarray(_seven_picture(1000, 45), np.float32) / 255  # in MNIST's range: left alone
+    assert normalise_stroke_width(normal, target_width=40.0) is normal
+
+
+@pytest.mark.parametrize("dark_on_light", [False, True])
+def test_big_pictures_of_mnist_digits_read_back_as_the_digits(mnist, dark_on_light):
+    """MNIST test digits blown up to 2800x2800 (strokes about 280 px wide), as they are
+    and fattened (so the stroke-width step thins them), read back close to the 28x28
+    originals. Mean correlations: 0.940 and 0.883 when big pictures were read at full
+    size, 0.940 and 0.878-0.882 now that they are shrunk first."""
+    from scipy import ndimage
+
+    digits = mnist.x_test[:10]
+    for fatten, floor in ((False, 0.93), (True, 0.87)):
+        correlations = []
+        for digit in digits:
+            source = ndimage.grey_dilation(digit, size=(3, 3)) if fatten else digit
+            big = np.asarray(Image.fromarray(source).resize((2800, 2800), Image.BICUBIC))
+            image = preprocess(255 - big if dark_on_light else big)
+            correlations.append(np.corrcoef(image.ravel().astype(float), digit.ravel().astype(float))[0, 1])
+        assert np.mean(correlations) >= floor, (fatten, correlations)
