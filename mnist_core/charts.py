@@ -14,6 +14,15 @@ ACCENT = "#ff4b4b"  # Streamlit's primary red: the predicted digit
 MUTED = "#9aa5b1"
 
 
+def percent_label(percent: float, decimals: int = 0) -> str:
+    """A probability in percent as a label that never claims certainty: "97%", and
+    "> 99.9%" rather than a rounded "100%" (a softmax never reaches 1)."""
+    if percent >= 99.95:
+        return "> 99.9%"
+    text = f"{percent:.{decimals}f}%"
+    return f"{percent:.1f}%" if text.startswith("100") else text
+
+
 def probability_bars(probabilities: Sequence[float], height: int = 260) -> go.Figure:
     """Ten bars, one per digit, the most likely one highlighted; y in percent."""
     values = [100.0 * float(p) for p in probabilities]
@@ -23,9 +32,10 @@ def probability_bars(probabilities: Sequence[float], height: int = 260) -> go.Fi
             x=[str(d) for d in range(len(values))],
             y=values,
             marker_color=[ACCENT if d == best else MUTED for d in range(len(values))],
-            text=[f"{v:.0f}%" if v >= 1 else "" for v in values],
+            text=[percent_label(v) if v >= 1 else "" for v in values],
             textposition="outside",
-            hovertemplate="digit %{x}: %{y:.2f}%<extra></extra>",
+            customdata=[percent_label(v, decimals=2) for v in values],
+            hovertemplate="digit %{x}: %{customdata}<extra></extra>",
         )
     )
     figure.update_layout(
@@ -96,24 +106,40 @@ def cv_box_plot(groups: dict[str, list[float]], height: int = 380) -> go.Figure:
     return figure
 
 
-def cv_learning_curves(folds: list[dict], metric: str, height: int = 340) -> go.Figure:
+FOLD_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")  # d3's category10
+
+
+def fold_colours(n: int) -> list[str]:
+    """``n`` distinct colours, one per fold: category10, or Dark24 beyond ten folds."""
+    if n <= len(FOLD_COLOURS):
+        return list(FOLD_COLOURS[:n])
+    from plotly.colors import qualitative
+
+    return [qualitative.Dark24[i % len(qualitative.Dark24)] for i in range(n)]
+
+
+def cv_learning_curves(folds: list[dict], metric: str, height: int = 360) -> go.Figure:
     """Per-fold learning curves of one architecture, as in the classic tutorial's
-    diagnostics: training (blue) and validation on the held-out fold (orange), one
-    line per fold. ``folds``: dicts with "fold" and "history"."""
+    diagnostics: one colour per fold, training as a solid line and validation on the
+    held-out fold as a dashed one. One legend entry per fold ("fold 1", ...) shows or
+    hides both of its lines. ``folds``: dicts with "fold" and "history"."""
     figure = go.Figure()
-    for entry in folds:
+    for entry, colour in zip(folds, fold_colours(len(folds))):
         history = entry["history"]
+        name = f"fold {entry['fold']}"
         epochs = list(range(1, len(history.get(metric, [])) + 1))
-        for key, colour, label in ((metric, TRAIN_COLOUR, "training"), (f"val_{metric}", VAL_COLOUR, "validation")):
+        for key, dash, label in ((metric, "solid", "training"), (f"val_{metric}", "dash", "validation")):
             figure.add_trace(go.Scatter(
-                x=epochs, y=history.get(key, []), mode="lines+markers", marker=dict(size=4),
-                line=dict(color=colour, width=1.5),
-                opacity=0.75, name=label, legendgroup=label, showlegend=entry is folds[0],
-                hovertemplate=f"fold {entry['fold']}, epoch %{{x}}: %{{y:.4f}}<extra>{label}</extra>",
+                x=epochs, y=history.get(key, []), mode="lines+markers", marker=dict(size=4, color=colour),
+                line=dict(color=colour, width=1.5, dash=dash), opacity=0.85,
+                name=name, legendgroup=name, showlegend=label == "training",
+                hovertemplate=f"{name}, epoch %{{x}}: %{{y:.4f}}<extra>{label}</extra>",
             ))
     figure.update_layout(
-        height=height, margin=dict(l=10, r=10, t=40, b=10),
-        title=dict(text="Cross-entropy loss" if metric == "loss" else "Classification accuracy", x=0.0),
+        height=height, margin=dict(l=10, r=10, t=64, b=10),
+        title=dict(text="Cross-entropy loss" if metric == "loss" else "Classification accuracy", x=0.0,
+                   subtitle=dict(text="solid: training · dashed: validation (the held-out fold)")),
         xaxis=dict(title="epoch", dtick=1 if folds and len(folds[0]["history"].get(metric, [])) <= 20 else None),
         yaxis=dict(title=metric, tickformat=".1%" if metric == "accuracy" else None),
         legend=dict(orientation="h", y=-0.25),

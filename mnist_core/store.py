@@ -347,7 +347,7 @@ def delete_model(name: str, models_root: Path | None = None) -> str | None:
         except FileNotFoundError:
             pass
     if was_default:
-        _write_settings(models_root, default_model=_best_usable(models_root))
+        _write_settings(models_root, default_model=best_usable_model(models_root))
     return default_model_name(models_root)
 
 
@@ -416,8 +416,11 @@ def _write_settings(models_root: Path | None, **fields: Any) -> None:
     write_json_atomic(_settings_path(models_root), settings)
 
 
-def _best_usable(models_root: Path | None) -> str | None:
-    usable = [info for info in list_models(models_root)[0] if info.usable]
+def best_usable_model(models_root: Path | None = None, excluding: str | None = None) -> str | None:
+    """The usable model (neither failed nor broken) with the best test accuracy, other
+    than ``excluding``; None if there is none. What becomes the default when the
+    default is deleted."""
+    usable = [info for info in list_models(models_root)[0] if info.usable and info.name != excluding]
     ranked = sorted(usable, key=lambda info: info.test_accuracy or 0.0, reverse=True)
     return ranked[0].name if ranked else None
 
@@ -430,7 +433,7 @@ def default_model_name(models_root: Path | None = None) -> str | None:
     infos, _ = list_models(models_root)
     if any(info.name == chosen and info.usable for info in infos):
         return chosen
-    return _best_usable(models_root)
+    return best_usable_model(models_root)
 
 
 def set_default_model(name: str, models_root: Path | None = None) -> None:

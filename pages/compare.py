@@ -5,7 +5,7 @@ import streamlit as st
 from mnist_core import jobs, progress
 from mnist_core.architectures import REGISTRY
 from mnist_core.charts import cv_box_plot, cv_learning_curves, training_curves
-from mnist_core.crossval import CVConfig, load_results, summarise
+from mnist_core.crossval import CVConfig, CVResults, load_results, summarise
 from ui import require_entrypoint
 from ui.jobs import (STATE_LABELS, failure_details, progress_bar, show_followed_run,
                      start_and_follow, stop_button)
@@ -48,9 +48,30 @@ def percent_rows(rows: list[dict]) -> list[dict]:
     return [{key: 100 * value if key in PERCENT else value for key, value in row.items()} for row in rows]
 
 
+FOLDS_SEEN_KEY = "cv_folds_seen"  # run id -> finished folds, as the Results section last listed them
+
+
+def finished_folds(results: CVResults | None) -> int:
+    return sum(len(folds) for folds in results.archs.values()) if results is not None else 0
+
+
+def rerun_when_a_fold_ends(job: jobs.Job, results: CVResults | None) -> None:
+    """While the run goes on only its box redraws (a fragment, every second); once a fold
+    has finished since the Results section was drawn, rerun the whole page so Results
+    lists it. Recorded first, so that rerun does not rerun again."""
+    seen = st.session_state.get(FOLDS_SEEN_KEY)
+    if seen is None or not job.active:
+        return
+    if finished_folds(results) > seen.get(job.run_id, 0):
+        seen[job.run_id] = finished_folds(results)
+        st.rerun(scope="app")
+
+
 def render_job(job: jobs.Job) -> None:
     """The followed CV run: state, overall progress, Stop, the current fold's curves,
     and the folds finished so far."""
+    results = load_results(job.path)
+    rerun_when_a_fold_ends(job, results)  # before anything is drawn, as in show_followed_run
     config = CVConfig.from_dict(job.config)
     header, button = st.columns([4, 1], vertical_alignment="center")
     header.markdown(f"**{STATE_LABELS.get(job.state, job.state)}** · `{job.run_id}` · "
@@ -69,7 +90,6 @@ def render_job(job: jobs.Job) -> None:
             loss, accuracy = st.columns(2)
             loss.plotly_chart(training_curves(curves, "loss", height=260), key=f"cv-live-loss-{job.run_id}")
             accuracy.plotly_chart(training_curves(curves, "accuracy", height=260), key=f"cv-live-acc-{job.run_id}")
-    results = load_results(job.path)
     if results is not None and any(results.archs.values()):
         st.caption("Folds finished so far:" if job.active else "Result:")
         st.dataframe(percent_rows(summary_rows(results)), hide_index=True, width="stretch",
@@ -101,7 +121,7 @@ def start(config: CVConfig) -> None:
 config = CVConfig(archs=tuple(archs), folds=int(folds), epochs=None if epochs == DEFAULT else int(epochs),
                   batch_size=None if batch_size == DEFAULT else int(batch_size), subset=SIZES[size_label],
                   seed=int(seed))
-run_col, quick_col, _ = st.columns([1.3, 2.5, 2])
+run_col, quick_col, _ = st.columns([1.3, 3.4, 1.1])
 if run_col.button("Run cross-validation", type="primary", icon=":material/play_arrow:", key="cv-start"):
     start(config)
 if quick_col.button(f"Quick comparison: {QUICK['subset']:,} images, {QUICK['folds']} folds, "
@@ -112,43 +132,106 @@ if quick_col.button(f"Quick comparison: {QUICK['subset']:,} images, {QUICK['fold
 
 # --- Results ----------------------------------------------------------------------
 
+CHOSEN_KEY = "cv_chosen"
+KNOWN_KEY = "cv_known_runs"  # the runs with results that the Results section listed last time
+DEFAULT_KEY = "cv_default_runs"  # the selection it last made by itself
+REFERENCE_LABEL = "reference: the tutorial's 5-fold protocol"
+
+
+def is_reference(job: jobs.Job) -> bool:
+    """Whether the run is marked as the reference (``"reference": true`` in its status.json):
+    the shipped run of the classic tutorial's protocol that BENCHMARKS.md quotes."""
+    return job.status.get("reference") is True
+
+
+def default_selection(run_ids: list[str], references: set[str]) -> list[str]:
+    """The newest run beside the reference run; the reference alone when there is no other."""
+    newest = next((run_id for run_id in run_ids if run_id not in references), None)
+    return [run_id for run_id in run_ids if run_id == newest or run_id in references]
+
+
+def sync_selection(run_ids: list[str], references: set[str]) -> None:
+    """Set the Results selection before its widget is drawn (its ``default`` counts only
+    the first time). First the default; afterwards the user's choice, plus every run that
+    has appeared since it was made (a run finished, or finished its first folds), so a new
+    result shows without a reload. A selection still as the page made it follows the
+    default: the newest run beside the reference."""
+    default = default_selection(run_ids, references)
+    known = st.session_state.get(KNOWN_KEY)
+    current = st.session_state.get(CHOSEN_KEY)
+    if known is None or current is None:
+        chosen = default
+    else:
+        new = [run_id for run_id in run_ids if run_id not in known]
+        kept = [run_id for run_id in current if run_id in run_ids]
+        if set(current) == set(st.session_state.get(DEFAULT_KEY, ())):
+            chosen = [run_id for run_id in run_ids if run_id in default or run_id in new]
+        else:
+            chosen = new + [run_id for run_id in kept if run_id not in new]
+    if chosen != current:
+        st.session_state[CHOSEN_KEY] = chosen
+    st.session_state[KNOWN_KEY] = list(run_ids)
+    st.session_state[DEFAULT_KEY] = default
+
+
 st.subheader("Results")
-stored = []
+stored: dict[str, tuple[jobs.Job, CVResults]] = {}
 for job in jobs.list_jobs(kind="cv"):
     results = load_results(job.path)
     if results is not None and any(results.archs.values()):
-        stored.append((job, results))
+        stored[job.run_id] = (job, results)
+st.session_state[FOLDS_SEEN_KEY] = {run_id: finished_folds(results) for run_id, (_, results) in stored.items()}
+references = {run_id for run_id, (job, _) in stored.items() if is_reference(job)}
+sync_selection(list(stored), references)
 if not stored:
     st.caption("No cross-validation results yet.")
     st.stop()
 
 
-def run_label(job) -> str:
-    results_config = CVConfig.from_dict(job.config)
-    images = f"{results_config.subset:,}" if results_config.subset else "60,000"
-    epochs_text = results_config.epochs or "default"
-    return f"{job.run_id} · {results_config.folds} folds · {epochs_text} epochs · {images} images · {job.state}"
+def run_label(run_id: str) -> str:
+    job, _ = stored[run_id]
+    run_config = CVConfig.from_dict(job.config)
+    images = f"{run_config.subset:,}" if run_config.subset else "60,000"
+    epochs_text = "default epochs" if not run_config.epochs else (
+        "1 epoch" if run_config.epochs == 1 else f"{run_config.epochs} epochs")
+    # Kept the same while the run goes on (the widget knows its choices by these labels).
+    name = f"{REFERENCE_LABEL} · {run_id[:15]}" if run_id in references else run_id
+    return f"{name} · {run_config.folds} folds · {epochs_text} · {images} images"
 
 
-labels = {run_label(job): (job, results) for job, results in stored}
-chosen = st.multiselect("Cross-validation runs", list(labels), default=list(labels)[:1], key="cv_chosen",
-                        help="Pick several to compare runs with each other.")
+def short_name(run_id: str) -> str:
+    """The run in the table, the box plot and the curves' picker, beside other runs: its
+    date and time, or "reference"."""
+    return "reference" if run_id in references else run_id[:15]
+
+
+chosen = st.multiselect("Cross-validation runs", list(stored), format_func=run_label, key=CHOSEN_KEY,
+                        help="Pick several to compare runs with each other. A new run is added "
+                             "here as soon as it has finished folds.")
 if not chosen:
     st.stop()
 several = len(chosen) > 1
 rows, groups, per_arch = [], {}, {}
-for label in chosen:
-    job, results = labels[label]
-    rows += summary_rows(results, label=job.run_id if several else None)
+for run_id in chosen:
+    job, results = stored[run_id]
+    rows += summary_rows(results, label=short_name(run_id) if several else None)
     for arch, fold_results in results.archs.items():
         if fold_results:
-            key = f"{arch} · {job.run_id[:15]}" if several else arch
+            key = f"{arch} · {short_name(run_id)}" if several else arch
             groups[key] = [f.accuracy for f in fold_results]
             per_arch[key] = [{"fold": f.fold, "history": f.history} for f in fold_results]
 
 st.dataframe(percent_rows(rows), hide_index=True, width="stretch", column_config=PERCENT, key="cv-summary")
-st.caption("Accuracy on the held-out fold; std is the population standard deviation (numpy's, as the "
-           "reference tutorial reports it).")
+notes = ["Accuracy on the held-out fold; std is the population standard deviation (numpy's, as the "
+         "reference tutorial reports it)."]
+if references & set(chosen):
+    notes.append("**reference**: the shipped run of the classic tutorial's 5-fold protocol, as in BENCHMARKS.md.")
+for run_id in chosen:
+    job, results = stored[run_id]
+    if job.state != "finished":
+        planned = len(results.config.archs) * results.config.folds
+        notes.append(f"`{short_name(run_id)}` is {job.state}: {finished_folds(results)} of {planned} folds done.")
+st.caption(" ".join(notes))
 st.plotly_chart(cv_box_plot(groups), key="cv-box")
 
 st.markdown("**Per-fold learning curves**")

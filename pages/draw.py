@@ -1,12 +1,16 @@
 """Draw a digit (or upload a picture of one) and see what the model reads."""
 
+from dataclasses import dataclass
+
 import numpy as np
 import streamlit as st
 
+from mnist_core import store
 from mnist_core.charts import probability_bars
 from mnist_core.preprocess import (
     CANVAS_SIZE,
     DEFAULT_BRUSH_WIDTH,
+    MAX_UPLOAD_MB,
     ImageError,
     NothingToRead,
     decode_image,
@@ -14,11 +18,25 @@ from mnist_core.preprocess import (
     strokes_from_canvas_json,
 )
 from ui import require_entrypoint
-from ui.models import load_model, selected_model_name
+from ui.models import load_model, page_model_switch, selected_model_name
+from ui.text import a_digit, sure_text
 
 require_entrypoint()
 
 ENLARGE = 7  # the 28x28 image is shown at 196x196
+UPLOAD_ERROR_KEY = "draw_upload_error"
+UPLOAD_ROUND_KEY = "draw_upload_round"  # a new uploader (an empty one) after a refused file
+
+
+@dataclass(frozen=True)
+class Drawing:
+    """What there is to read: pen strokes from the canvas, or a decoded picture."""
+
+    kind: str  # "strokes" or "picture"
+    strokes: list | None = None
+    brush: float = DEFAULT_BRUSH_WIDTH
+    picture: np.ndarray | None = None
+
 
 st.title("Draw a digit")
 st.caption(
@@ -34,8 +52,8 @@ st.space("small")  # room for the canvas's floating toolbar
 left, right = st.columns([1, 1.25], gap="large")
 
 
-def canvas_input():
-    """The canvas and its controls; returns ("strokes", strokes, brush) or None when empty."""
+def canvas_input() -> Drawing | None:
+    """The canvas; returns the strokes drawn, or None when it is empty."""
     from streamlit_drawable_canvas import st_canvas
 
     colours = st.session_state.get("draw_colours", "White on black")
@@ -45,85 +63,118 @@ def canvas_input():
         stroke_width=brush, stroke_color=ink, background_color=paper,
         width=CANVAS_SIZE, height=CANVAS_SIZE, drawing_mode="freedraw", key="draw_canvas",
     )
+    strokes = strokes_from_canvas_json(result.json_data)
+    if strokes is None:
+        st.warning("The canvas holds something that is not a pen stroke; clear it and draw again.")
+        return None
+    return Drawing("strokes", strokes=strokes, brush=brush) if strokes else None
+
+
+def canvas_controls() -> None:
+    """Below the reading, so that on a phone the drawing and its reading stay together."""
     st.caption("Undo, redo and clear are in the canvas's toolbar.")
     st.slider("Brush width", 6, 40, DEFAULT_BRUSH_WIDTH, key="draw_brush",
               help="Any width reads the same: the strokes are re-drawn at MNIST's pen width.")
     st.radio("Colours", ["White on black", "Black on white"], horizontal=True, key="draw_colours",
              help="Changing the colours clears the canvas.")
-    strokes = strokes_from_canvas_json(result.json_data)
-    if strokes is None:
-        st.warning("The canvas holds something that is not a pen stroke; clear it and draw again.")
-        return None
-    return ("strokes", strokes, brush) if strokes else None
 
 
-def upload_input():
-    """A file uploader; returns ("picture", gray) or None."""
+@st.cache_data(max_entries=4, show_spinner="Reading the picture...")
+def decoded(data: bytes) -> np.ndarray:
+    # Once per file: a rerun (a click anywhere) does not decode a big picture again.
+    return decode_image(data)
+
+
+def upload_input() -> Drawing | None:
+    """A file uploader; returns the decoded picture, or None. A file that is not a
+    readable picture gets one message, and the uploader is emptied."""
+    round_number = st.session_state.get(UPLOAD_ROUND_KEY, 0)
     upload = st.file_uploader(
-        "A picture of one digit (PNG, JPEG, GIF, BMP or WebP; light or dark background)",
-        type=["png", "jpg", "jpeg", "gif", "bmp", "webp"], key="draw_upload", max_upload_size=20,
+        f"A picture of one digit (PNG, JPEG, GIF, BMP or WebP, up to {MAX_UPLOAD_MB} MB; light or dark background)",
+        key=f"draw_upload-{round_number}", max_upload_size=MAX_UPLOAD_MB,
     )
+    refused = st.session_state.pop(UPLOAD_ERROR_KEY, None)
+    if refused:
+        st.error(refused, icon=":material/block:")
     if upload is None:
         return None
     try:
-        gray = decode_image(upload.getvalue())
+        gray = decoded(upload.getvalue())
     except ImageError as error:
-        st.error(f"Cannot read {upload.name}: {error}.")
-        return None
-    st.image(gray, caption=f"{upload.name} ({gray.shape[1]}x{gray.shape[0]})", width=CANVAS_SIZE)
-    return ("picture", gray)
+        st.session_state[UPLOAD_ERROR_KEY] = f"Cannot read {upload.name}: {error}."
+        st.session_state[UPLOAD_ROUND_KEY] = round_number + 1
+        st.rerun()
+    st.image(gray, caption=f"{upload.name} ({gray.shape[1]}x{gray.shape[0]} as read)",
+             width=min(CANVAS_SIZE, gray.shape[1]))
+    return Drawing("picture", picture=gray)
 
 
-def show_reading(model_name: str, drawing) -> None:
-    """Read the drawing with the model and show the prediction, its confidence,
-    all ten probabilities and the 28x28 image the model saw."""
+def show_reading(model_name: str, drawing: Drawing | None, reading_area, details_area) -> None:
+    """Read the drawing with the model: the prediction and its confidence in
+    ``reading_area`` (beside the drawing), the 28x28 image the model saw and all ten
+    probabilities in ``details_area``."""
     from mnist_core.inference import read_picture, read_strokes
 
-    model = load_model(model_name)
-    if drawing is None:
-        st.info("Nothing to read yet: draw a digit on the canvas." if source == "Draw"
-                else "Nothing to read yet: upload a picture of a digit.")
-        return
-    try:
-        if drawing[0] == "strokes":
-            reading = read_strokes(model, drawing[1], min_extent=dot_size(drawing[2]))
-        else:
-            reading = read_picture(model, drawing[1])
-    except NothingToRead as nothing:
-        st.info(f"Nothing to read: {nothing}.")
-        return
-
-    numbers, picture = st.columns([1, 1])
-    with numbers:
+    with reading_area:
+        try:
+            model = load_model(model_name)
+        except store.StoreError as error:
+            st.error(f"{model_name} cannot be used: {error}. Pick another model, or delete this one on the "
+                     "**Models** page.", icon=":material/error:")
+            return
+        info = store.get_model_info(model_name)
+        if info.state == store.FAILED:
+            st.warning(f"**{model_name} FAILED its check**: {info.reason}. Its readings are close to guesses; "
+                       "pick another model.", icon=":material/warning:")
+        if drawing is None:
+            st.info("Nothing to read yet: draw a digit on the canvas." if source == "Draw"
+                    else "Nothing to read yet: upload a picture of a digit.")
+            page_model_switch(model_name)
+            return
+        try:
+            if drawing.kind == "strokes":
+                reading = read_strokes(model, drawing.strokes, min_extent=dot_size(drawing.brush))
+            else:
+                reading = read_picture(model, drawing.picture)
+        except NothingToRead as nothing:
+            st.info(f"Nothing to read: {nothing}.")
+            page_model_switch(model_name)
+            return
         if reading.unsure:
             st.metric("Prediction", "?", f"best guess {reading.label} ({reading.confidence:.0%})",
                       delta_color="off", delta_arrow="off")
         else:
-            st.metric("Prediction", str(reading.label), f"{reading.confidence:.1%} sure",
+            st.metric("Prediction", str(reading.label), sure_text(reading.confidence),
                       delta_color="off", delta_arrow="off")
-        st.caption(f"Read in {reading.milliseconds:.1f} ms by {model_name}.")
-    with picture:
+        if not reading.looks_like_a_digit:
+            st.warning("This does not look like a single digit (far more ink than any MNIST digit). "
+                       "Clear the canvas and draw one digit.")
+        elif reading.unsure:
+            st.warning(
+                f"The model is not sure. It looks most like {a_digit(reading.label)} "
+                f"({reading.confidence:.0%}), maybe {a_digit(reading.runner_up)} "
+                f"({reading.probabilities[reading.runner_up]:.0%})."
+            )
+        switch, timing = st.columns([1, 1], vertical_alignment="center")
+        with switch:
+            page_model_switch(model_name)
+        timing.caption(f"Read in {reading.milliseconds:.1f} ms.")
+    with details_area:
         enlarged = np.kron(reading.image, np.ones((ENLARGE, ENLARGE), dtype=np.uint8))
         st.image(enlarged, caption="What the model saw (28 x 28)", width=28 * ENLARGE)
-    if not reading.looks_like_a_digit:
-        st.warning("This does not look like a single digit (far more ink than any MNIST digit). "
-                   "Clear the canvas and draw one digit.")
-    elif reading.unsure:
-        st.warning(
-            f"The model is not sure. It looks most like a {reading.label} "
-            f"({reading.confidence:.0%}), maybe a {reading.runner_up} "
-            f"({reading.probabilities[reading.runner_up]:.0%})."
-        )
-    st.plotly_chart(probability_bars(reading.probabilities), key="draw_probabilities",
-                    config={"displayModeBar": False})
+        st.plotly_chart(probability_bars(reading.probabilities), key="draw_probabilities",
+                        config={"displayModeBar": False})
 
 
 with left:
     drawing = canvas_input() if source == "Draw" else upload_input()
+    reading_area = st.container()
+    if source == "Draw":
+        canvas_controls()
 
-with right:
-    model_name = selected_model_name()
-    if model_name is None:
+model_name = selected_model_name()
+if model_name is None:
+    with reading_area:
         st.info("There is no saved model yet: train one on the **Train** page.")
-    else:
-        show_reading(model_name, drawing)
+else:
+    show_reading(model_name, drawing, reading_area, right.container())

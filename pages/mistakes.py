@@ -87,6 +87,7 @@ pages = -(-len(selected) // PAGE_SIZE)
 st.caption(f"{len(selected):,} mistake(s) · {pages} page(s) of {PAGE_SIZE}")
 page = st.pagination(pages, key=f"mistakes_page-{true_filter}-{predicted_filter}-{order}") if pages > 1 else 1
 shown = selected[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+inspected = None
 
 for row_start in range(0, len(shown), COLUMNS):
     for column, index in zip(st.columns(COLUMNS), shown[row_start:row_start + COLUMNS]):
@@ -96,15 +97,23 @@ for row_start in range(0, len(shown), COLUMNS):
             st.caption(f"#{index}: **{evaluation.labels[index]}** read as **{evaluation.predictions[index]}** "
                        f"({evaluation.confidence[index]:.0%})")
             if st.button("Inspect", key=f"inspect-{index}", width="stretch"):
-                st.session_state["mistakes_inspected"] = index
+                inspected = index
 
-inspected = st.session_state.get("mistakes_inspected")
-if inspected is not None:
-    st.divider()
-    st.subheader(f"Test image #{inspected}")
-    big, chart = st.columns([1, 2])
-    big.image(np.kron(x_test[inspected], np.ones((10, 10), np.uint8)), width=280,
-              caption=f"true {evaluation.labels[inspected]}, read as {evaluation.predictions[inspected]}")
+
+def inspect_mistake(index: int) -> None:
+    """One mistake up close (in a dialog titled with its number): the image large, its
+    true and predicted digit, the ten probabilities."""
+    true_digit, predicted_digit = evaluation.labels[index], evaluation.predictions[index]
+    st.markdown(f"True digit **{true_digit}**, read as **{predicted_digit}** "
+                f"({evaluation.confidence[index]:.1%} sure).")
+    big, chart = st.columns([2, 3], vertical_alignment="center")
+    big.image(np.kron(x_test[index], np.ones((10, 10), np.uint8)), width=280)
     with chart:
-        st.plotly_chart(probability_bars(evaluation.probabilities[inspected]), key="mistakes-inspected-bars",
+        st.plotly_chart(probability_bars(evaluation.probabilities[index]), key="mistakes-inspected-bars",
                         config={"displayModeBar": False})
+
+
+# Opened by the button's click alone, never from session state: any later rerun (a filter
+# changed, a page turned, the dialog closed) leaves it closed.
+if inspected is not None:
+    st.dialog(f"Test image #{inspected}", width="medium", icon=":material/zoom_in:")(inspect_mistake)(inspected)

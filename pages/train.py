@@ -7,7 +7,7 @@ import streamlit as st
 from mnist_core import jobs, progress, runs, store
 from mnist_core.architectures import OPTIMIZERS, REGISTRY, count_params, get_architecture, layer_table
 from mnist_core.charts import training_curves
-from mnist_core.training import SCHEDULES, TrainConfig, describe_settings
+from mnist_core.training import QUICK_RUN, SCHEDULES, TrainConfig, describe_settings
 from ui import require_entrypoint
 from ui.jobs import (STATE_LABELS, failure_details, progress_bar, show_followed_run,
                      start_and_follow, stop_button)
@@ -15,10 +15,10 @@ from ui.jobs import (STATE_LABELS, failure_details, progress_bar, show_followed_
 require_entrypoint()
 
 RUN_KEY = "train_run_id"
-QUICK_PRESET = "quick_cnn"
-QUICK_SUBSET, QUICK_EPOCHS = 5000, 2
+QUICK_PRESET = QUICK_RUN.arch
+QUICK_SUBSET, QUICK_EPOCHS = QUICK_RUN.subset, QUICK_RUN.epochs
 SIZES = {"All 60,000 images": None, "30,000 images": 30000, "10,000 images": 10000,
-         "5,000 images (quick)": QUICK_SUBSET}
+         f"{QUICK_SUBSET:,} images (quick)": QUICK_SUBSET}
 
 st.title("Train")
 st.caption("Training runs as a background job: switch pages, reload or open another tab, "
@@ -40,18 +40,29 @@ def show_curves(job: jobs.Job, key: str) -> None:
     accuracy.plotly_chart(training_curves(curves, "accuracy"), key=f"{key}-accuracy")
 
 
+def ending_text(job: jobs.Job) -> str:
+    """"Finished after 2 epoch(s)" or "Stopped in epoch 2 at batch 1,585 of 1,688"."""
+    status = job.status
+    where = status.get("stopped_at")
+    if job.state == "stopped" and isinstance(where, dict) and where.get("batches"):
+        return f"Stopped in epoch {where['epoch']} at batch {where['batch']:,} of {where['batches']:,}"
+    return f"{'Finished' if job.state == 'finished' else 'Stopped'} after {status.get('epochs_done')} epoch(s)"
+
+
 def show_result(job: jobs.Job) -> None:
-    """The outcome of a finished or stopped run."""
+    """The outcome of a finished or stopped run; a model that failed its check says so."""
     status = job.status
     if job.state in ("finished", "stopped") and status.get("test_accuracy") is not None:
-        saved = (f"saved as **{status['model']}** (pick it in the sidebar)" if status.get("model")
-                 else "no model saved, as asked")
-        st.success(
-            f"{'Finished' if job.state == 'finished' else 'Stopped'} after {status.get('epochs_done')} "
-            f"epoch(s): test accuracy **{status['test_accuracy']:.2%}**, training time "
-            f"{progress.format_duration(status.get('train_seconds'))}; {saved}.",
-            icon=":material/check_circle:",
-        )
+        model = status.get("model")
+        saved = f"saved as **{model}** (pick it in the sidebar)" if model else "no model saved, as asked"
+        text = (f"{ending_text(job)}: test accuracy **{status['test_accuracy']:.2%}**, training time "
+                f"{progress.format_duration(status.get('train_seconds'))}")
+        if status.get("model_state") == store.FAILED:
+            st.error(f"{text}. **The model FAILED its check**: {status.get('model_failure')}. "
+                     + (f"It is saved as {model}, marked failed: it is never made the default. " if model else "")
+                     + "Try more epochs, more images or another learning rate.", icon=":material/error:")
+        else:
+            st.success(f"{text}; {saved}.", icon=":material/check_circle:")
     failure_details(job)
 
 
@@ -133,7 +144,7 @@ if train_col.button("Train", type="primary", icon=":material/play_arrow:", key="
 if quick_col.button(f"Quick run: {QUICK_SUBSET:,} images, {QUICK_EPOCHS} epochs", icon=":material/bolt:",
                     key="train-quick"):
     quick = TrainConfig(**{**config.to_dict(), "subset": QUICK_SUBSET, "epochs": QUICK_EPOCHS,
-                           "early_stopping": False})
+                           "early_stopping": QUICK_RUN.early_stopping})
     start(quick, name)
 
 
@@ -141,6 +152,13 @@ if quick_col.button(f"Quick run: {QUICK_SUBSET:,} images, {QUICK_EPOCHS} epochs"
 
 st.subheader("Previous runs")
 previous = [job for job in jobs.list_jobs(kind="train") if job.run_id != run_id or not job.active]
+linked = next((job for job in previous if job.run_id == st.query_params.get("run")), None)
+if linked is not None:  # opened from a model's "training run" link on the Models page
+    with st.container(border=True):
+        st.markdown(f"**{linked.run_id}** · {STATE_LABELS.get(linked.state, linked.state)} · "
+                    f"{describe_settings(linked.config, linked.training_settings())}")
+        show_curves(linked, key=f"linked-{linked.run_id}")
+        show_result(linked)
 if not previous:
     st.caption("None yet.")
 else:

@@ -74,3 +74,62 @@ def test_without_models_the_page_says_where_to_get_one():
     app = _draw_page()
     assert not app.exception
     assert any("no saved model yet" in info.value for info in app.info)
+
+
+# --- Faults and wording (issue: trust) -------------------------------------------
+
+
+def _upload(app, name: str, data: bytes, mime: str = "image/png"):
+    app.button_group(key="draw_source").set_value("Upload a picture").run()
+    app.get("file_uploader")[0].set_value((name, data, mime)).run()
+    return app
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 300), (4, 50)])
+def test_a_picture_too_small_to_read_says_so(shipped_models, shape):
+    app = _upload(_draw_page(), "tiny.png", _png(np.full(shape, 200, np.uint8)))
+    assert not app.exception
+    (error,) = app.error
+    assert "too small to read" in error.value
+    assert not app.metric
+
+
+def test_a_file_that_is_not_a_picture_gets_one_message_and_leaves_the_uploader_empty(shipped_models):
+    app = _upload(_draw_page(), "notes.txt", b"some notes", "text/plain")
+    assert not app.exception
+    assert [error.value for error in app.error] == [
+        "Cannot read notes.txt: the file is not an image Pillow can read (PNG, JPEG, GIF, BMP, WebP...)."]
+    (uploader,) = app.get("file_uploader")
+    assert uploader.value is None
+    app.run()  # the next rerun (any click) no longer repeats it
+    assert not app.error
+
+
+def test_a_failed_model_is_read_with_a_warning(isolated_artifacts):
+    from mnist_core import store
+    from mnist_core.architectures import get_architecture
+
+    store.save_model(get_architecture("lenet_tanh").build(), "junk", {"arch": "lenet_tanh", "test_accuracy": 0.11})
+    app = _draw_page()
+    assert not app.exception
+    assert any("junk FAILED its check" in warning.value for warning in app.warning)
+
+
+def test_a_model_keras_refuses_gives_a_message_not_a_traceback(isolated_artifacts, monkeypatch):
+    import keras
+
+    from mnist_core import store
+    from mnist_core.architectures import get_architecture
+
+    store.save_model(get_architecture("lenet_tanh").build(), "refused", {"arch": "lenet_tanh", "test_accuracy": 0.9})
+
+    def refuse(*args, **kwargs):
+        raise ValueError("Requested the deserialization of a Lambda layer")
+
+    monkeypatch.setattr(keras.models, "load_model", refuse)
+    app = _draw_page()
+    assert not app.exception
+    assert any("refused cannot be used" in error.value and "Lambda" in error.value for error in app.error)
+    # From now on it is listed as broken, so the picker never offers it again.
+    (info,) = store.list_models()[0]
+    assert info.state == "broken" and "Lambda" in info.reason

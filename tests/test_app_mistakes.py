@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -23,6 +26,11 @@ def page(tiny_npz, monkeypatch):
     app.switch_page("pages/mistakes.py").run()
     assert not app.exception
     return app
+
+
+def open_dialogs(app: AppTest) -> list:
+    """The dialogs open on the page."""
+    return [dialog for dialog in app.get("dialog") if dialog.proto.dialog.is_open]
 
 
 def test_metrics_and_charts(page, tiny_data):
@@ -54,8 +62,47 @@ def test_paging_and_inspecting(page, tiny_data):
     assert second_page and set(second_page).isdisjoint(first_page)
     index = int(expected.mistakes(order="confidence")[40])
     page.button(key=f"inspect-{index}").click().run()
-    assert any(f"Test image #{index}" in header.value for header in page.subheader)
+    assert any(f"Test image #{index}" in dialog.proto.dialog.title for dialog in open_dialogs(page))
     assert len(page.get("plotly_chart")) == 3
+
+
+def inspect_first_mistake(page, tiny_data) -> int:
+    index = int(evaluate_saved_model("untrained", tiny_data).mistakes(order="confidence")[0])
+    page.button(key=f"inspect-{index}").click().run()
+    return index
+
+
+def test_inspect_opens_a_dialog(page, tiny_data):
+    index = inspect_first_mistake(page, tiny_data)
+    assert [dialog.proto.dialog.title for dialog in open_dialogs(page)] == [f"Test image #{index}"]
+
+
+def test_the_dialog_shows_the_images_ten_probabilities(page, tiny_data):
+    index = inspect_first_mistake(page, tiny_data)
+    (dialog,) = open_dialogs(page)
+    (chart,) = dialog.get("plotly_chart")
+    expected = 100 * evaluate_saved_model("untrained", tiny_data).probabilities[index]
+    assert np.allclose(json.loads(chart.proto.spec)["data"][0]["y"], expected)
+
+
+def test_the_dialog_says_the_true_and_the_predicted_digit(page, tiny_data):
+    index = inspect_first_mistake(page, tiny_data)
+    expected = evaluate_saved_model("untrained", tiny_data)
+    (dialog,) = open_dialogs(page)
+    assert (f"True digit **{expected.labels[index]}**, read as **{expected.predictions[index]}**"
+            in dialog.get("markdown")[0].value)
+
+
+def test_a_rerun_after_inspecting_leaves_the_dialog_closed(page, tiny_data):
+    inspect_first_mistake(page, tiny_data)
+    page.run()  # as after closing the dialog, then any rerun
+    assert open_dialogs(page) == []
+
+
+def test_a_filter_changed_after_inspecting_leaves_the_dialog_closed(page, tiny_data):
+    inspect_first_mistake(page, tiny_data)
+    page.selectbox(key="mistakes_order").set_value("Test-set index").run()
+    assert open_dialogs(page) == []
 
 
 def test_without_data_the_page_says_how_to_fix_it(page, monkeypatch, tmp_path):

@@ -9,7 +9,7 @@ from mnist_core import store
 from tests.conftest import REPO_ROOT
 
 APP = str(REPO_ROOT / "app.py")
-PAGES = ["pages/draw.py", "pages/train.py", "pages/compare.py", "pages/mistakes.py"]
+PAGES = ["pages/draw.py", "pages/train.py", "pages/compare.py", "pages/mistakes.py", "pages/models.py"]
 
 
 def _app() -> AppTest:

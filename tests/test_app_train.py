@@ -90,3 +90,59 @@ def test_a_second_start_while_one_runs_is_refused_with_its_name(train_page, tiny
     finally:
         jobs.stop_job(running)
         wait_until_done(running)
+
+
+def _finished_run(**status) -> str:
+    from mnist_core import runs
+    from mnist_core.training import TrainConfig
+
+    run_dir = runs.create_run("train", {**TrainConfig(arch="quick_cnn").to_dict(), "name": "m"}, "quick_cnn")
+    runs.write_status(run_dir, test_accuracy=0.1135, train_seconds=5.0, epochs_done=2, **status)
+    return run_dir.name
+
+
+def _open_linked(run_id: str) -> AppTest:
+    app = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=60).run()
+    app.switch_page("pages/train.py")
+    app.query_params["run"] = run_id
+    app.run()
+    assert not app.exception
+    return app
+
+
+def test_a_run_whose_model_failed_its_check_says_so(isolated_artifacts):
+    run_id = _finished_run(state="finished", model="m", model_state="failed",
+                           model_failure="it reads 11.2% of its validation images right, near chance (10%)")
+    app = _open_linked(run_id)
+    (error,) = [e.value for e in app.error if "FAILED its check" in e.value]
+    assert "11.2% of its validation images" in error and "never made the default" in error
+    assert not [s for s in app.success if "saved as" in s.value]
+
+
+def test_a_stopped_run_says_where_it_stopped(isolated_artifacts):
+    run_id = _finished_run(state="stopped", model="m", model_state="ok",
+                           stopped_at={"epoch": 2, "batch": 1585, "batches": 1688})
+    app = _open_linked(run_id)
+    assert any("Stopped in epoch 2 at batch 1,585 of 1,688" in s.value for s in app.success)
+
+
+def test_the_rerun_after_stop_already_says_stopping(tiny_npz, monkeypatch):
+    from mnist_core.training import TrainConfig
+    from tests.helpers import wait_for
+
+    run_id = jobs.start_training(TrainConfig(arch="baseline_cnn", epochs=200, batch_size=10, subset=600),
+                                 "long", data_path=str(tiny_npz))
+    try:
+        wait_for(lambda: jobs.get_job(run_id).state == "running")
+        app = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=60).run()
+        app.switch_page("pages/train.py").run()
+        assert any("Running" in m.value for m in app.markdown)
+        app.button(key=f"stop-{run_id}").click().run()
+        assert not app.exception
+        header = " ".join(m.value for m in app.markdown if run_id in m.value)
+        assert "Stopping" in header or "Stopped" in header
+        assert "Running" not in header
+    finally:
+        if jobs.get_job(run_id).active:
+            jobs.stop_job(run_id)
+        wait_until_done(run_id)

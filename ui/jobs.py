@@ -89,14 +89,20 @@ def start_and_follow(start, session_key: str) -> None:
 
 
 def stop_button(job: jobs.Job, key: str) -> None:
-    """A Stop button for an active job."""
-    disabled = job.state == "stopping"
-    if st.button("Stop", key=key, icon=":material/stop:", disabled=disabled, type="primary",
-                 help="Ends training after the current batch."):
+    """A Stop button for an active job. The stop is asked for in the click's callback,
+    before the rerun it causes, so that rerun already shows "Stopping"."""
+    error_key = f"{key}-error"
+
+    def ask_to_stop() -> None:
         try:
             jobs.stop_job(job.run_id)
-        except jobs.JobError as error:
-            st.warning(str(error))
+        except jobs.JobError as error:  # it ended meanwhile
+            st.session_state[error_key] = str(error)
+
+    st.button("Stop", key=key, icon=":material/stop:", disabled=job.state == "stopping", type="primary",
+              help="Ends training after the current batch.", on_click=ask_to_stop)
+    if error_key in st.session_state:
+        st.warning(st.session_state.pop(error_key))
 
 
 def progress_bar(job: jobs.Job, events: list[dict], units_done: int = 0, units_total: int = 1,

@@ -11,21 +11,38 @@ from mnist_core import store
 from mnist_core.data import MNIST_ENV_VAR
 
 MODEL_KEY = "model_name"
+NEXT_MODEL_KEY = "model_name_next"  # a choice made after the picker was drawn, for the next run
+
+
+PAGE_PICKER_KEY = "page_model_name"
+
+
+def pickable_models() -> tuple[dict[str, str], list[str]]:
+    """The models a page may read with, {name: label} (failed ones marked as such),
+    and a warning per model that cannot be offered (broken) or is not a model at all."""
+    infos, problems = store.list_models()
+    labels = {info.name: info.label for info in infos if info.state != store.BROKEN}
+    warnings = [f"{info.name} is BROKEN and cannot be used: {info.reason}. Delete it on the Models page."
+                for info in infos if info.state == store.BROKEN]
+    return labels, warnings + problems
 
 
 def model_picker() -> str | None:
-    """The sidebar's model picker: every saved model with its test accuracy, the default
-    preselected. Returns the chosen name, or None when no model is saved."""
-    infos, problems = store.list_models()
-    for problem in problems:
-        st.sidebar.warning(problem, icon=":material/warning:")
-    if not infos:
+    """The sidebar's model picker: every usable or failed model with its test accuracy
+    (failed ones marked), the default preselected; broken ones are named below it,
+    never offered. Returns the chosen name, or None when no model can be picked."""
+    labels, warnings = pickable_models()
+    for warning in warnings:
+        st.sidebar.warning(warning, icon=":material/warning:")
+    if not labels:
         st.sidebar.info("No saved models yet: train one on the **Train** page.")
         return None
-    labels = {info.name: info.label for info in infos}
     default = store.default_model_name()
+    chosen_elsewhere = st.session_state.pop(NEXT_MODEL_KEY, None)
+    if chosen_elsewhere in labels:
+        st.session_state[MODEL_KEY] = chosen_elsewhere
     if st.session_state.get(MODEL_KEY) not in labels:
-        st.session_state[MODEL_KEY] = default
+        st.session_state[MODEL_KEY] = default if default in labels else next(iter(labels))
     chosen = st.sidebar.selectbox(
         "Model",
         list(labels),
@@ -38,11 +55,33 @@ def model_picker() -> str | None:
     return chosen
 
 
+def choose_model_next_run(name: str) -> None:
+    """Make ``name`` the picker's choice from the next run on (a page that renamed the
+    chosen model calls this: the picker is already drawn in this run)."""
+    st.session_state[NEXT_MODEL_KEY] = name
+
+
 def selected_model_name() -> str | None:
     """The name chosen in the sidebar's picker, else the default model (None if there
     are no models). The fallback matters when a page runs without the entry point,
     as Streamlit's AppTest does on reruns."""
     return st.session_state.get(MODEL_KEY) or store.default_model_name()
+
+
+def page_model_switch(current: str) -> None:
+    """A compact model switch for the page itself (a popover showing the model's name):
+    on a narrow screen the sidebar, and its picker, are folded away. It changes the
+    same choice as the sidebar's picker."""
+    labels, _ = pickable_models()
+    if current not in labels:
+        return
+
+    def follow() -> None:
+        st.session_state[MODEL_KEY] = st.session_state[PAGE_PICKER_KEY]
+
+    st.session_state[PAGE_PICKER_KEY] = current
+    with st.popover(current, icon=":material/swap_horiz:", help="Read with another model"):
+        st.selectbox("Read with", list(labels), key=PAGE_PICKER_KEY, format_func=labels.get, on_change=follow)
 
 
 @st.cache_resource(show_spinner=False)
@@ -95,6 +134,8 @@ def load_model(name: str):
 
     The first time, a message says what is happening while TensorFlow is imported
     and the model loaded (seconds); afterwards it returns at once, saying nothing.
+    Raises store.StoreError (ModelNotFound, CorruptModel) for a model that is gone
+    or cannot be loaded: pages say so instead of failing.
     """
     key = (name, store.model_version(name))
     if key in _LOADED:

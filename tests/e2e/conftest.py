@@ -164,3 +164,19 @@ def wait_for_idle(page) -> None:
     elements left from the previous run are gone too."""
     page.wait_for_timeout(300)
     page.get_by_test_id("stStatusWidget").wait_for(state="hidden", timeout=60_000)
+
+
+@pytest.fixture(scope="module")
+def app_server_with_reference_run(tmp_path_factory, chromium_path, mnist_path):
+    """As ``app_server``, with the shipped reference cross-validation run copied too (the
+    run whose status.json says ``"reference": true``), for the Compare page."""
+    from mnist_core import runs
+
+    root = tmp_path_factory.mktemp("e2e-reference")
+    artifacts = copy_shipped_artifacts(root / "artifacts")
+    for run in runs.list_runs(SHIPPED_ARTIFACTS / "runs", kind="cv"):
+        if run.status.get("reference") is True:
+            shutil.copytree(run.path, artifacts / "runs" / run.run_id)
+    server = AppServer(artifacts, root / "streamlit.log", extra_env={"MNIST_NPZ": str(mnist_path)})
+    yield server
+    server.stop()

@@ -112,3 +112,35 @@ def test_black_on_white_reads_the_same(page, app_server, colours):
     page.wait_for_timeout(500)
     draw(page, ONE)
     wait_for_prediction(page, "1")
+
+
+def test_on_a_phone_the_drawing_and_its_reading_show_together(browser, app_server, screenshot_dir):
+    """At 420 x 860 the sidebar is folded away: the canvas, the prediction and the model
+    it is read with must all be on screen without scrolling."""
+    context = browser.new_context(viewport={"width": 420, "height": 860})
+    page = context.new_page()
+    try:
+        open_draw_page(page, app_server.url)
+        draw(page, ONE)
+        wait_for_prediction(page, "1")
+        for element in (page.locator(CANVAS), page.get_by_test_id("stMetricValue"),
+                        page.get_by_role("button", name="studio_cnn")):
+            box = element.first.bounding_box()
+            assert box is not None and 0 <= box["y"] and box["y"] + box["height"] <= 860, box
+        page.screenshot(path=str(screenshot_dir / "draw-phone.png"))
+    finally:
+        context.close()
+
+
+def test_the_app_asks_nothing_of_other_machines_and_logs_no_error(page, app_server):
+    """Everything the page loads comes from the app's own server (offline use, privacy),
+    and the browser logs no error on the way."""
+    outside, errors = [], []
+    page.on("request", lambda request: outside.append(request.url)
+            if not request.url.startswith((app_server.url, "data:", "blob:")) else None)
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    open_draw_page(page, app_server.url)
+    draw(page, ONE)
+    wait_for_prediction(page, "1")
+    assert outside == []
+    assert errors == []

@@ -3,6 +3,8 @@ second tab, press Stop, see it stopped; and a page URL opened first on a fresh s
 
 from __future__ import annotations
 
+import re
+
 from tests.e2e.conftest import wait_for_idle
 from tests.helpers import wait_for
 
@@ -51,13 +53,18 @@ def test_start_watch_follow_in_a_second_tab_and_stop(page, app_server, browser, 
     second.close()
 
     page.get_by_role("button", name="Stop", exact=True).click()
-    page.get_by_text("Stopped after").first.wait_for(timeout=120_000)
+    page.get_by_text("Stopped in epoch").first.wait_for(timeout=120_000)
     wait_for_idle(page)
     # Elements of the last live refresh may outlast the status widget by a moment; what
     # must not happen is a second copy that stays.
-    wait_for(lambda: page.get_by_text("Stopped after").count() == 1
+    wait_for(lambda: page.get_by_text("Stopped in epoch").count() == 1
              and page.get_by_text("Loss", exact=True).count() == 1, timeout=20, interval=0.25)
-    assert "saved as" in page.get_by_text("Stopped after").inner_text()
+    outcome = page.get_by_text("Stopped in epoch").inner_text()
+    assert "saved as" in outcome
+    # Where it really stopped, the same in the outcome and on the progress bar (not a full epoch).
+    epoch, batch, batches = re.search(r"Stopped in epoch (\d+) at batch ([\d,]+) of ([\d,]+)", outcome).groups()
+    bar = page.get_by_test_id("stProgress").first.inner_text()
+    assert f"Epoch {epoch}/40 · batch {batch.replace(',', '')}/{batches.replace(',', '')}" in bar
     assert plotted_points(page) >= 4
     page.screenshot(path=str(screenshot_dir / "train-stopped.png"), full_page=True)
 

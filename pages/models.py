@@ -1,0 +1,153 @@
+"""Every saved model: its state, accuracy, size, date and how it was trained; choose
+the default, rename, delete."""
+
+import streamlit as st
+
+from mnist_core import jobs, runs, store
+from ui import require_entrypoint
+from ui.models import MODEL_KEY, choose_model_next_run
+from ui.text import megabytes
+
+require_entrypoint()
+
+CHOSEN_KEY = "models_chosen"
+NEXT_CHOSEN_KEY = "models_chosen_next"
+CONFIRM_KEY = "models_confirm_delete"
+FLASH_KEY = "models_flash"
+STATE_TEXT = {store.OK: "ok", store.FAILED: "FAILED", store.BROKEN: "BROKEN"}
+
+st.title("Models")
+st.caption(
+    "Every saved model. FAILED: it reads at or near chance; BROKEN: its file cannot be loaded. "
+    "Neither is ever the default, and a broken one is never offered for reading."
+)
+
+flash = st.session_state.pop(FLASH_KEY, None)
+if flash:
+    st.success(flash, icon=":material/check_circle:")
+
+infos, problems = store.list_models()
+for problem in problems:
+    st.warning(problem, icon=":material/warning:")
+if not infos:
+    st.info("No saved models yet: train one on the **Train** page.")
+    st.stop()
+default = store.default_model_name()
+by_name = {info.name: info for info in infos}
+
+
+def run_of(info: store.ModelInfo) -> str | None:
+    """The id of the run that trained the model, if its folder is still here."""
+    run_id = info.metadata.get("run_id")
+    try:
+        return runs.run_path(run_id).name if isinstance(run_id, str) else None
+    except runs.RunNotFound:
+        return None
+
+
+st.dataframe(
+    [
+        {
+            "default": "★" if info.name == default else "",
+            "model": info.name,
+            "state": STATE_TEXT[info.state],
+            "architecture": info.arch,
+            "test accuracy": info.test_accuracy,
+            "size": megabytes(info.size_bytes),
+            "trained": str(info.metadata.get("created", ""))[:16].replace("T", " "),
+            "run": run_of(info) or ("(run not kept)" if info.metadata.get("run_id") else ""),
+            "why": info.reason or "",
+        }
+        for info in infos
+    ],
+    hide_index=True, width="stretch", key="models_table",
+    column_config={
+        "default": st.column_config.TextColumn("", width=30),
+        "test accuracy": st.column_config.NumberColumn(format="percent"),
+        "why": st.column_config.TextColumn("what is wrong", width="large"),
+    },
+)
+
+# --- One model: where it came from, and what to do with it ------------------------
+
+st.subheader("Manage a model")
+renamed = st.session_state.pop(NEXT_CHOSEN_KEY, None)
+if renamed in by_name:
+    st.session_state[CHOSEN_KEY] = renamed
+if st.session_state.get(CHOSEN_KEY) not in by_name:
+    st.session_state[CHOSEN_KEY] = default if default in by_name else next(iter(by_name))
+name = st.selectbox("Model", list(by_name), key=CHOSEN_KEY, format_func=lambda n: by_name[n].label)
+info = by_name[name]
+if info.state == store.BROKEN:
+    st.error(f"**{name} is BROKEN**: {info.reason}.", icon=":material/error:")
+elif info.state == store.FAILED:
+    st.warning(f"**{name} FAILED its check**: {info.reason}.", icon=":material/warning:")
+command = info.metadata.get("command")
+if command:
+    st.caption("Trained by:")
+    st.code(command, language="bash")
+run_id = run_of(info)
+if run_id:
+    st.page_link("pages/train.py", label=f"Its training run, {run_id}", icon=":material/monitoring:",
+                 query_params={"run": run_id})
+
+
+def done(message: str) -> None:
+    """Say what happened on the next run, and rerun the whole app so the sidebar's
+    picker lists the models as they are now."""
+    st.session_state[FLASH_KEY] = message
+    st.session_state.pop(CONFIRM_KEY, None)
+    st.rerun(scope="app")
+
+
+make_default, rename, delete = st.columns(3, vertical_alignment="bottom")
+with make_default:
+    why_not = ("it is the default" if name == default
+               else f"it is {info.state.upper()}" if not info.usable else None)
+    if st.button("Make it the default", icon=":material/star:", key="models_make_default",
+                 disabled=why_not is not None, help=f"Not available: {why_not}." if why_not else
+                 "The model the app reads with when it starts, and the CLI's default."):
+        store.set_default_model(name)
+        done(f"{name} is the default model now.")
+with rename:
+    new_name = st.text_input("New name", key=f"models_new_name-{name}", help=store.NAME_RULE)
+    if st.button("Rename", icon=":material/edit:", key="models_rename"):
+        target = new_name.strip()
+        running = jobs.running_job_saving_as(target) if target else None
+        try:
+            if running:
+                raise store.ModelExists(f"the running job {running} will save its model as {target!r}")
+            store.rename_model(name, target)
+        except store.StoreError as error:
+            st.error(f"Cannot rename: {error}.", icon=":material/block:")
+        else:
+            if st.session_state.get(MODEL_KEY) == name:
+                choose_model_next_run(target)
+            st.session_state[NEXT_CHOSEN_KEY] = target
+            done(f"Renamed {name} to {target}.")
+with delete:
+    if st.button("Delete...", icon=":material/delete:", key="models_delete"):
+        st.session_state[CONFIRM_KEY] = name
+
+if st.session_state.get(CONFIRM_KEY) == name:
+    next_default = store.best_usable_model(excluding=name)
+    consequence = ""
+    if name == default:
+        consequence = (f" It is the default model: **{next_default}** becomes the default." if next_default
+                       else " It is the only usable model: drawings cannot be read until you train another.")
+    with st.container(border=True):
+        st.warning(f"Delete **{name}** for good? Its model file, metadata and cached test-set "
+                   f"predictions go; its training run stays.{consequence}", icon=":material/delete:")
+        yes, no = st.columns(2)
+        if yes.button("Yes, delete it", type="primary", key="models_delete_confirm"):
+            try:
+                new_default = store.delete_model(name)
+            except store.StoreError as error:  # deleted elsewhere meanwhile
+                st.session_state.pop(CONFIRM_KEY, None)
+                st.error(str(error))
+            else:
+                done(f"Deleted {name}." + (f" The default model is {new_default}." if name == default and new_default
+                                           else ""))
+        if no.button("Cancel", key="models_delete_cancel"):
+            st.session_state.pop(CONFIRM_KEY, None)
+            st.rerun()

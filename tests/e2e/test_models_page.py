@@ -1,0 +1,45 @@
+"""The Models page in a real browser: a broken model is named and never offered, the
+default is chosen, a model is deleted after a confirmation."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from tests.e2e.conftest import wait_for_idle
+
+
+def test_broken_model_named_default_chosen_model_deleted(page, app_server, screenshot_dir):
+    models = app_server.artifacts / "models"
+    metadata = json.loads((models / "deeper_cnn-v1.json").read_text())
+    (models / "damaged.json").write_text(json.dumps({**metadata, "name": "damaged"}))
+    (models / "damaged.keras").write_bytes(np.random.default_rng(0).bytes(20_000))
+
+    page.goto(f"{app_server.url}/models")
+    page.get_by_text("Manage a model").wait_for()
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_text("damaged is BROKEN").wait_for()
+    sidebar.get_by_test_id("stSelectbox").click()
+    options = page.get_by_role("option").all_inner_texts()
+    assert options and not any("damaged" in option for option in options)
+    page.keyboard.press("Escape")
+    page.screenshot(path=str(screenshot_dir / "models.png"), full_page=True)
+
+    manage = page.get_by_test_id("stMain").get_by_test_id("stSelectbox").filter(has_text="Model")
+    manage.click()
+    page.get_by_role("option", name="studio_cnn-v1").click()
+    page.get_by_role("button", name="Make it the default").click()
+    page.get_by_text("studio_cnn-v1 is the default model now.").wait_for()
+    sidebar.get_by_text("Default model: studio_cnn-v1").wait_for()
+
+    manage.click()
+    page.get_by_role("option", name="damaged").click()
+    page.get_by_role("button", name="Delete...").click()
+    page.get_by_text("for good?").wait_for()
+    assert (models / "damaged.keras").exists()  # nothing until confirmed
+    page.get_by_role("button", name="Yes, delete it").click()
+    page.get_by_text("Deleted damaged.").wait_for()
+    wait_for_idle(page)
+    assert not (models / "damaged.keras").exists() and not (models / "damaged.json").exists()
+    assert sidebar.get_by_text("damaged is BROKEN").count() == 0
