@@ -25,6 +25,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 SUITE = {
     "default_model": [],
     "predict_latency": [],
+    "picture_reading": [],
     "drawn_digits": [],
     "progress_overhead": [],
     "quick_train": [],

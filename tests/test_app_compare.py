@@ -16,7 +16,7 @@ from mnist_core.crossval import CVConfig, CVResults, FoldResult, run_cross_valid
 from mnist_core import runs
 from mnist_core.fileio import write_json_atomic
 from tests.conftest import REPO_ROOT, SHIPPED_ARTIFACTS
-from tests.test_jobs import wait_until_done
+from tests.helpers import wait_until_done
 
 REFERENCE = "20261122-094938-cv-baseline_cnn-baseline_cnn_bn-deeper_cnn-0a94"  # shipped in artifacts/runs
 REFERENCE_LABEL = "reference: the tutorial's 5-fold protocol"

@@ -4,7 +4,7 @@ beside the shipped reference run, as soon as it is done, without reloading the p
 from __future__ import annotations
 
 from tests.e2e.conftest import wait_for_idle
-from tests.test_jobs import wait_for
+from tests.helpers import wait_for
 
 REFERENCE_LABEL = "reference: the tutorial's 5-fold protocol"
 
