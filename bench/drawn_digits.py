@@ -23,6 +23,7 @@ import argparse
 import os
 import sys
 import time
+from functools import partial
 
 import numpy as np
 
@@ -36,8 +37,14 @@ PIPELINES = ("strokes", "pixels", "crop_centre", "naive_resize")
 def build_inputs(digits, canvas_size: int, brush: float):
     """28x28 inputs per rendering and pipeline: {rendering: {pipeline: uint8 (N, 28, 28)}}."""
     from mnist_core.pendigits import at_written_scale, canvas_json, filling_canvas, render_like_canvas
-    from mnist_core.preprocess import (NothingToRead, dot_size, naive_resize, preprocess, preprocess_strokes,
-                                       strokes_from_canvas_json)
+    from mnist_core.preprocess import (
+        NothingToRead,
+        dot_size,
+        naive_resize,
+        preprocess,
+        preprocess_strokes,
+        strokes_from_canvas_json,
+    )
 
     renderings = {"written_scale": at_written_scale, "filling_canvas": filling_canvas}
     inputs = {}
@@ -48,10 +55,10 @@ def build_inputs(digits, canvas_size: int, brush: float):
             picture = render_like_canvas(strokes, canvas_size, brush)
             from_canvas = strokes_from_canvas_json(canvas_json(strokes, brush))
             for name, make in (
-                ("strokes", lambda: preprocess_strokes(from_canvas, min_extent=dot_size(brush))),
-                ("pixels", lambda: preprocess(picture)),
-                ("crop_centre", lambda: preprocess(picture, normalise_width=False)),
-                ("naive_resize", lambda: naive_resize(picture)),
+                ("strokes", partial(preprocess_strokes, from_canvas, min_extent=dot_size(brush))),
+                ("pixels", partial(preprocess, picture)),
+                ("crop_centre", partial(preprocess, picture, normalise_width=False)),
+                ("naive_resize", partial(naive_resize, picture)),
             ):
                 try:
                     arrays[name].append(make())

@@ -83,7 +83,7 @@ def measure(read, repeats: int) -> dict:
     read(seven_png(280, 18))  # imports and first-call costs are not what is measured
     for side, pen in PICTURES:
         data = seven_png(side, pen)
-        times, growths = zip(*(timed_reading(read, data) for _ in range(max(1, repeats))))
+        times, growths = zip(*(timed_reading(read, data) for _ in range(max(1, repeats))), strict=True)
         known = [growth for growth in growths if growth is not None]
         results[f"{side}x{side}_pen{pen}"] = {
             "side": side, "pen_width": pen, "file_kb": round(len(data) / 1024, 1),

@@ -105,8 +105,13 @@ def main(argv=None) -> int:
     from mnist_core.data import to_model_input
     from mnist_core.inference import predict_probabilities, read_strokes, warm_up
     from mnist_core.pendigits import canvas_json, filling_canvas, load_pendigits
-    from mnist_core.preprocess import (CANVAS_SIZE, DEFAULT_BRUSH_WIDTH, dot_size, preprocess_strokes,
-                                       strokes_from_canvas_json)
+    from mnist_core.preprocess import (
+        CANVAS_SIZE,
+        DEFAULT_BRUSH_WIDTH,
+        dot_size,
+        preprocess_strokes,
+        strokes_from_canvas_json,
+    )
     from mnist_core.tfimport import import_keras_quietly
 
     import_keras_quietly()

@@ -71,7 +71,8 @@ def section_drawn_digits(result: dict) -> list[str]:
     confusions = renderings["filling_canvas"]["strokes"].get("confusions")
     if confusions:  # results saved before the benchmark counted them have none
         lines += ["", "Its commonest mistakes (same pipeline and rendering), and how many writers made them:", "",
-                  "| digit | read as | mistakes | writers | from the 5 writers with the most |", "|---|---|---|---|---|"]
+                  "| digit | read as | mistakes | writers | from the 5 writers with the most |",
+                  "|---|---|---|---|---|"]
         lines += [f"| {c['digit']} | {c['read_as']} | {c['count']} | {c['writers']} | {c['from_top_5_writers']} |"
                   for c in confusions]
     lines += ["", provenance(result)]
@@ -97,7 +98,8 @@ def section_latency(result: dict) -> list[str]:
         "| what | median | 95th percentile |",
         "|---|---|---|",
         f"| the whole pipeline | **{r['pipeline']['median_ms']:.2f} ms** | {r['pipeline']['p95_ms']:.2f} ms |",
-        f"| preprocessing alone | {r['preprocess_only']['median_ms']:.2f} ms | {r['preprocess_only']['p95_ms']:.2f} ms |",
+        f"| preprocessing alone | {r['preprocess_only']['median_ms']:.2f} ms "
+        f"| {r['preprocess_only']['p95_ms']:.2f} ms |",
         f"| inference alone (compiled function) | {r['inference_only']['median_ms']:.2f} ms | "
         f"{r['inference_only']['p95_ms']:.2f} ms |",
         f"| `model.predict` on one image, for comparison | {r['model_predict']['median_ms']:.2f} ms | "

@@ -125,7 +125,7 @@ def cv_learning_curves(folds: list[dict], metric: str, height: int = 360) -> go.
     held-out fold as a dashed one. One legend entry per fold ("fold 1", ...) shows or
     hides both of its lines. ``folds``: dicts with "fold" and "history"."""
     figure = go.Figure()
-    for entry, colour in zip(folds, fold_colours(len(folds))):
+    for entry, colour in zip(folds, fold_colours(len(folds)), strict=True):
         history = entry["history"]
         name = f"fold {entry['fold']}"
         epochs = list(range(1, len(history.get(metric, [])) + 1))

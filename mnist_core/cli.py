@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shlex
-import signal
 import sys
 from pathlib import Path
 
@@ -225,7 +223,8 @@ def cmd_architectures(args, argv) -> int:
 def _print_table(rows: list[tuple]) -> None:
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
-        cells = [str(cell).ljust(width) for cell, width in zip(row, widths)]
+        # The last cell is not padded: it has no width.
+        cells = [str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)]
         print("  ".join([*cells, str(row[-1])]).rstrip())
 
 
@@ -398,17 +397,3 @@ def cmd_stop(args, argv) -> int:
     jobs.stop_job(run_id)
     print(f"asked run {run_id} to stop after its current batch")
     return EXIT_OK
-
-
-def install_stop_signals(on_signal) -> None:
-    """SIGTERM and the first SIGINT ask for a graceful stop; a second SIGINT aborts."""
-    def handle(signum, frame):
-        if signum == signal.SIGINT and getattr(handle, "seen_int", False):
-            raise KeyboardInterrupt
-        if signum == signal.SIGINT:
-            handle.seen_int = True
-            print("\nstopping after this batch (press Ctrl-C again to abort)", file=sys.stderr)
-        on_signal()
-
-    signal.signal(signal.SIGTERM, handle)
-    signal.signal(signal.SIGINT, handle)

@@ -26,6 +26,7 @@ import numpy as np
 
 from mnist_core.architectures import REGISTRY
 from mnist_core.fileio import FileFormatError, read_json, write_json_atomic
+from mnist_core.runs import RunState
 
 SCHEMA = 1
 RESULTS_FILE = "cv_results.json"
@@ -229,7 +230,7 @@ def run_cross_validation(
         for arch in config.archs:
             for fold, (train_index, held_out) in enumerate(splits, start=1):
                 if should_stop():
-                    results.state = "stopped"
+                    results.state = RunState.STOPPED
                     return results
                 if log is not None:
                     log.write("fold_start", arch=arch, fold=fold, folds=config.folds)
@@ -241,7 +242,7 @@ def run_cross_validation(
                     evaluate_test=False,
                 )
                 if outcome.stopped:
-                    results.state = "stopped"
+                    results.state = RunState.STOPPED
                     return results
                 # The finished model (batch norm measured, not averaged) on the held-out fold.
                 result = FoldResult(
@@ -258,10 +259,10 @@ def run_cross_validation(
                     log.write("fold_end", arch=arch, fold=fold, accuracy=result.accuracy, seconds=result.seconds)
                 if on_fold is not None:
                     on_fold(arch, result)
-        results.state = "finished"
+        results.state = RunState.FINISHED
         return results
     except BaseException:
-        results.state = "failed"
+        results.state = RunState.FAILED
         raise
     finally:
         persist()

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -321,13 +322,25 @@ def job_lifecycle(kind: str, config: dict, label: str, command: str, run_dir: Pa
             yield handle
 
 
+def install_stop_signals(on_signal) -> None:
+    """SIGTERM and the first SIGINT ask for a graceful stop; a second SIGINT aborts."""
+    def handle(signum, frame):
+        if signum == signal.SIGINT and getattr(handle, "seen_int", False):
+            raise KeyboardInterrupt
+        if signum == signal.SIGINT:
+            handle.seen_int = True
+            print("\nstopping after this batch (press Ctrl-C again to abort)", file=sys.stderr)
+        on_signal()
+
+    signal.signal(signal.SIGTERM, handle)
+    signal.signal(signal.SIGINT, handle)
+
+
 @contextlib.contextmanager
 def _running(run_dir: Path) -> Iterator[JobHandle]:
-    from mnist_core.cli import install_stop_signals
-
     signalled = threading.Event()
     install_stop_signals(signalled.set)
-    runs.write_status(run_dir, state="running", pid=os.getpid(), started=runs.now_iso(),
+    runs.write_status(run_dir, state=runs.RunState.RUNNING, pid=os.getpid(), started=runs.now_iso(),
                       started_ts=time.time())
 
     def should_stop() -> bool:
@@ -339,7 +352,7 @@ def _running(run_dir: Path) -> Iterator[JobHandle]:
         message = str(exc) or type(exc).__name__
         if isinstance(exc, KeyboardInterrupt):
             message = "aborted"
-        runs.write_status(run_dir, state="failed", error=message, ended=runs.now_iso(),
+        runs.write_status(run_dir, state=runs.RunState.FAILED, error=message, ended=runs.now_iso(),
                           ended_ts=time.time())
         raise
 
@@ -381,7 +394,8 @@ def run_training_job(config, name: str, data_path: Path | None, run_dir: Path | 
         check = {"split": result.check_split, "accuracy": result.check_accuracy, "loss": result.check_loss,
                  "images": result.check_images}
         fields = dict(
-            state="stopped" if result.stopped else "finished", ended=runs.now_iso(), ended_ts=time.time(),
+            state=runs.RunState.STOPPED if result.stopped else runs.RunState.FINISHED, ended=runs.now_iso(),
+            ended_ts=time.time(),
             epochs_done=result.epochs_done, stopped_at=result.stopped_at,
             train_seconds=round(result.seconds, 2), test_accuracy=result.test_accuracy,
             test_loss=result.test_loss, history=result.history, check=check,
@@ -449,7 +463,7 @@ class Job(runs.RunSummary):
 
     @property
     def active(self) -> bool:
-        return self.state in ("queued", "running", "stopping")
+        return self.state in runs.RunState.ACTIVE
 
     def progress(self) -> list[dict[str, Any]]:
         return runs.read_progress(self.path)
@@ -486,11 +500,9 @@ def job_state(run_dir: Path, status: dict[str, Any]) -> str:
     """The state to show: the written one, "stopping" while a stop is pending, or
     "interrupted" when the job died without writing its end."""
     written = status.get("state", "unknown")
-    if written not in runs.ACTIVE_STATES:
+    if written not in runs.RunState.WRITTEN_ACTIVE:
         return written
-    if not run_is_alive(run_dir):
-        return "interrupted"
-    return "stopping" if runs.stop_requested(run_dir) else written
+    return runs.RunState.live(written, run_is_alive(run_dir), runs.stop_requested(run_dir))
 
 
 def _job(summary: runs.RunSummary) -> Job:

@@ -38,9 +38,40 @@ LOG_FILE = "log.txt"
 STOP_FILE = "stop"
 ALIVE_FILE = "alive.lock"
 
-# States written by jobs. "interrupted" and "stopping" are derived by the reader.
-ACTIVE_STATES = ("queued", "running")
-FINAL_STATES = ("finished", "stopped", "failed")
+
+
+class RunState:
+    """The states a run can be in, and how one leads to another (the one place they
+    are defined).
+
+    A job writes queued (when its folder is made), running (when its process
+    starts), then its end: finished, stopped (asked to, after the current batch) or
+    failed (an error). Readers work out two more from the folder: stopping, while a
+    stop is asked for and the job still runs, and interrupted, when the process died
+    without writing its end (killed, machine restarted).
+    """
+
+    QUEUED, RUNNING, STOPPING = "queued", "running", "stopping"
+    FINISHED, STOPPED, FAILED, INTERRUPTED = "finished", "stopped", "failed", "interrupted"
+    WRITTEN_ACTIVE = (QUEUED, RUNNING)  # written by a job that has not ended
+    ACTIVE = (QUEUED, RUNNING, STOPPING)
+    FINAL = (FINISHED, STOPPED, FAILED, INTERRUPTED)
+    NEXT = {
+        QUEUED: (RUNNING, FAILED, INTERRUPTED),
+        RUNNING: (STOPPING, FINISHED, STOPPED, FAILED, INTERRUPTED),
+        STOPPING: (STOPPED, FINISHED, FAILED, INTERRUPTED),
+    }
+
+    @staticmethod
+    def live(written: str, alive: bool, stop_asked: bool) -> str:
+        """The state to show for a run whose status says ``written``, whose process is
+        ``alive`` or not, and for which a stop was asked (``stop_asked``) or not."""
+        if written not in RunState.WRITTEN_ACTIVE:
+            return written
+        if not alive:
+            return RunState.INTERRUPTED
+        return RunState.STOPPING if stop_asked and written == RunState.RUNNING else written
+
 
 
 class RunNotFound(LookupError):
@@ -98,7 +129,7 @@ def create_run(kind: str, config: dict[str, Any], label: str, runs_root: Path | 
         path / CONFIG_FILE,
         {"schema": SCHEMA, "kind": kind, "config": config, "command": command, "created": now_iso()},
     )
-    write_status(path, state="queued", created=now_iso())
+    write_status(path, state=RunState.QUEUED, created=now_iso())
     return path
 
 

@@ -43,7 +43,7 @@ def pen_drawn_ones_and_sevens(counts: tuple[int, int, int, int] = DEFAULT_COUNTS
     from mnist_core.preprocess import preprocess_strokes
 
     images, labels = [], []
-    for count, (make, label) in zip(counts, makers):
+    for count, (make, label) in zip(counts, makers, strict=True):
         for _ in range(count):
             images.append(preprocess_strokes([stroke * _CANVAS_UNITS for stroke in make()]))
             labels.append(label)

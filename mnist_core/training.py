@@ -82,7 +82,8 @@ class TrainConfig:
         if config.optimizer not in OPTIMIZERS:
             errors.append(f"unknown optimizer {config.optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}")
         if config.lr_schedule not in SCHEDULES:
-            errors.append(f"unknown learning-rate schedule {config.lr_schedule!r}; choose one of: {', '.join(SCHEDULES)}")
+            errors.append(f"unknown learning-rate schedule {config.lr_schedule!r}; "
+                          f"choose one of: {', '.join(SCHEDULES)}")
         if not _is_int(config.seed) or config.seed < 0:
             errors.append(f"seed must be a whole number of at least 0, got {config.seed!r}")
         if not _is_number(config.val_split) or not 0 <= config.val_split <= 0.5:

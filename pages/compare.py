@@ -7,8 +7,7 @@ from mnist_core.architectures import REGISTRY
 from mnist_core.charts import cv_box_plot, cv_learning_curves, training_curves
 from mnist_core.crossval import CVConfig, CVResults, load_results, summarise
 from ui import require_entrypoint
-from ui.jobs import (STATE_LABELS, failure_details, progress_bar, show_followed_run,
-                     start_and_follow, stop_button)
+from ui.jobs import STATE_LABELS, failure_details, progress_bar, show_followed_run, start_and_follow, stop_button
 
 require_entrypoint()
 

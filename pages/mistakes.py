@@ -90,7 +90,8 @@ shown = selected[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
 inspected = None
 
 for row_start in range(0, len(shown), COLUMNS):
-    for column, index in zip(st.columns(COLUMNS), shown[row_start:row_start + COLUMNS]):
+    # The last row may be short: its spare columns stay empty.
+    for column, index in zip(st.columns(COLUMNS), shown[row_start:row_start + COLUMNS], strict=False):
         index = int(index)
         with column:
             st.image(np.kron(x_test[index], np.ones((3, 3), np.uint8)), width=84)

@@ -7,10 +7,10 @@ import streamlit as st
 from mnist_core import jobs, progress, runs, store
 from mnist_core.architectures import OPTIMIZERS, REGISTRY, count_params, get_architecture, layer_table
 from mnist_core.charts import training_curves
+from mnist_core.runs import RunState
 from mnist_core.training import QUICK_RUN, SCHEDULES, TrainConfig, describe_settings
 from ui import require_entrypoint
-from ui.jobs import (STATE_LABELS, failure_details, progress_bar, show_followed_run,
-                     start_and_follow, stop_button)
+from ui.jobs import STATE_LABELS, failure_details, progress_bar, show_followed_run, start_and_follow, stop_button
 
 require_entrypoint()
 
@@ -44,15 +44,15 @@ def ending_text(job: jobs.Job) -> str:
     """"Finished after 2 epoch(s)" or "Stopped in epoch 2 at batch 1,585 of 1,688"."""
     status = job.status
     where = status.get("stopped_at")
-    if job.state == "stopped" and isinstance(where, dict) and where.get("batches"):
+    if job.state == RunState.STOPPED and isinstance(where, dict) and where.get("batches"):
         return f"Stopped in epoch {where['epoch']} at batch {where['batch']:,} of {where['batches']:,}"
-    return f"{'Finished' if job.state == 'finished' else 'Stopped'} after {status.get('epochs_done')} epoch(s)"
+    return f"{'Finished' if job.state == RunState.FINISHED else 'Stopped'} after {status.get('epochs_done')} epoch(s)"
 
 
 def show_result(job: jobs.Job) -> None:
     """The outcome of a finished or stopped run; a model that failed its check says so."""
     status = job.status
-    if job.state in ("finished", "stopped") and status.get("test_accuracy") is not None:
+    if job.state in (RunState.FINISHED, RunState.STOPPED) and status.get("test_accuracy") is not None:
         model = status.get("model")
         saved = f"saved as **{model}** (pick it in the sidebar)" if model else "no model saved, as asked"
         text = (f"{ending_text(job)}: test accuracy **{status['test_accuracy']:.2%}**, training time "

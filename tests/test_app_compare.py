@@ -10,10 +10,9 @@ import shutil
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mnist_core import jobs, paths
+from mnist_core import jobs, paths, runs
 from mnist_core.charts import cv_learning_curves
 from mnist_core.crossval import CVConfig, CVResults, FoldResult, run_cross_validation, save_results
-from mnist_core import runs
 from mnist_core.fileio import write_json_atomic
 from tests.conftest import REPO_ROOT, SHIPPED_ARTIFACTS
 from tests.helpers import wait_until_done

@@ -133,3 +133,13 @@ def test_a_model_keras_refuses_gives_a_message_not_a_traceback(isolated_artifact
     # From now on it is listed as broken, so the picker never offers it again.
     (info,) = store.list_models()[0]
     assert info.state == "broken" and "Lambda" in info.reason
+
+
+def test_the_page_model_switch_changes_the_model_everywhere(shipped_models):
+    app = _draw_page()
+    switch = app.selectbox(key="page_model_name")
+    assert switch.value == json.loads((SHIPPED_ARTIFACTS / "settings.json").read_text())["default_model"]
+    switch.set_value("studio_cnn-v1").run()
+    assert not app.exception
+    assert app.session_state["model_name"] == "studio_cnn-v1"  # the sidebar picker's choice
+    assert app.selectbox(key="page_model_name").value == "studio_cnn-v1"

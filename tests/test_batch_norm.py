@@ -57,7 +57,7 @@ def test_a_model_without_batch_norm_is_left_as_it_is(tiny_data):
     model = get_architecture("baseline_cnn").build()
     weights = [w.copy() for w in model.get_weights()]
     assert recalibrate_batch_norm(model, tiny_data.x_train[:100]) == 0
-    assert all(np.array_equal(a, b) for a, b in zip(weights, model.get_weights()))
+    assert all(np.array_equal(a, b) for a, b in zip(weights, model.get_weights(), strict=True))
 
 
 @pytest.mark.slow

@@ -8,8 +8,15 @@ import numpy as np
 import pytest
 
 from mnist_core import runs
-from mnist_core.crossval import (CVConfig, CVResults, fold_indices, load_results, run_cross_validation,
-                                 save_results, summarise)
+from mnist_core.crossval import (
+    CVConfig,
+    CVResults,
+    fold_indices,
+    load_results,
+    run_cross_validation,
+    save_results,
+    summarise,
+)
 from tests.conftest import run_cli
 
 
@@ -22,9 +29,9 @@ def test_folds_are_disjoint_cover_everything_and_repeat():
     for train, test in splits:
         assert set(train).isdisjoint(test) and len(train) + len(test) == 1000
     again = fold_indices(1000, 5, seed=1)
-    assert all(np.array_equal(a[1], b[1]) for a, b in zip(splits, again))
+    assert all(np.array_equal(a[1], b[1]) for a, b in zip(splits, again, strict=True))
     other = fold_indices(1000, 5, seed=2)
-    assert not all(np.array_equal(a[1], b[1]) for a, b in zip(splits, other))
+    assert not all(np.array_equal(a[1], b[1]) for a, b in zip(splits, other, strict=True))
 
 
 def test_a_tiny_run_end_to_end_through_the_cli(tiny_npz, isolated_artifacts):
@@ -61,7 +68,8 @@ def test_reruns_with_the_same_seed_use_the_same_folds(tiny_data):
     first = run_cross_validation(config, tiny_data)
     second = run_cross_validation(config, tiny_data)
     assert first.data["fold_checksums"] == second.data["fold_checksums"]
-    other = run_cross_validation(CVConfig(archs=("lenet_tanh",), folds=2, epochs=1, batch_size=20, subset=200, seed=4), tiny_data)
+    other = run_cross_validation(
+        CVConfig(archs=("lenet_tanh",), folds=2, epochs=1, batch_size=20, subset=200, seed=4), tiny_data)
     assert other.data["fold_checksums"] != first.data["fold_checksums"]
 
 

@@ -12,8 +12,14 @@ import pytest
 from mnist_core import store
 from mnist_core.inference import predict_probabilities
 from mnist_core.pendigits import at_written_scale, canvas_json, filling_canvas, load_pendigits
-from mnist_core.preprocess import (CANVAS_SIZE, DEFAULT_BRUSH_WIDTH, dot_size, preprocess, preprocess_strokes,
-                                   strokes_from_canvas_json)
+from mnist_core.preprocess import (
+    CANVAS_SIZE,
+    DEFAULT_BRUSH_WIDTH,
+    dot_size,
+    preprocess,
+    preprocess_strokes,
+    strokes_from_canvas_json,
+)
 from tests.conftest import SHARED_DATA, SHIPPED_ARTIFACTS, require_real_file
 
 MODELS = SHIPPED_ARTIFACTS / "models"
@@ -40,11 +46,11 @@ def test_the_file_parses_as_documented():
 
 @pytest.mark.parametrize("placement", [at_written_scale, filling_canvas], ids=["written_scale", "filling_canvas"])
 def test_default_model_reads_real_handwriting(pen_digits, default_model, placement):
-    images = np.stack([
-        preprocess_strokes(strokes_from_canvas_json(canvas_json(placement(d.strokes, CANVAS_SIZE), DEFAULT_BRUSH_WIDTH)),
-                           min_extent=dot_size(DEFAULT_BRUSH_WIDTH))
-        for d in pen_digits
-    ])
+    def as_the_page_reads_it(digit):
+        canvas = canvas_json(placement(digit.strokes, CANVAS_SIZE), DEFAULT_BRUSH_WIDTH)
+        return preprocess_strokes(strokes_from_canvas_json(canvas), min_extent=dot_size(DEFAULT_BRUSH_WIDTH))
+
+    images = np.stack([as_the_page_reads_it(d) for d in pen_digits])
     labels = np.array([d.label for d in pen_digits])
     accuracy = float(np.mean(predict_probabilities(default_model, images).argmax(axis=1) == labels))
     assert accuracy >= 0.97

@@ -173,7 +173,7 @@ def test_sigkill_while_saving_leaves_no_half_written_model(tiny_npz, isolated_ar
     for attempt in range(5):
         name = f"half-{attempt}"
         run_id = jobs.start_training(QUICK, name, data_path=str(tiny_npz))
-        pid = wait_for(lambda: jobs.get_job(run_id).status.get("pid"))
+        pid = wait_for(lambda run_id=run_id: jobs.get_job(run_id).status.get("pid"))
         caught = False
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and not caught:
@@ -192,3 +192,20 @@ def test_sigkill_while_saving_leaves_no_half_written_model(tiny_npz, isolated_ar
             assert jobs.get_job(run_id).state == "interrupted"
             return
     pytest.fail("never caught the job while it was saving")
+
+
+def test_run_states_and_their_transitions_are_one_table():
+    from mnist_core.runs import RunState
+
+    every = {RunState.QUEUED, RunState.RUNNING, RunState.STOPPING, RunState.FINISHED, RunState.STOPPED,
+             RunState.FAILED, RunState.INTERRUPTED}
+    assert set(RunState.ACTIVE) | set(RunState.FINAL) == every
+    assert not set(RunState.ACTIVE) & set(RunState.FINAL)
+    assert set(RunState.NEXT) == set(RunState.ACTIVE)  # only an active run moves on
+    assert all(set(nexts) <= every for nexts in RunState.NEXT.values())
+    live = RunState.live
+    assert live("running", alive=True, stop_asked=False) == "running"
+    assert live("running", alive=True, stop_asked=True) == "stopping"
+    assert live("running", alive=False, stop_asked=True) == "interrupted"
+    assert live("queued", alive=False, stop_asked=False) == "interrupted"
+    assert live("finished", alive=False, stop_asked=True) == "finished"

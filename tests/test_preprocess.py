@@ -176,7 +176,7 @@ def test_canvas_json_paths_are_read_back_where_they_were_drawn():
     strokes = two_stroke_seven()
     parsed = strokes_from_canvas_json(canvas_json(strokes, brush_width=18))
     assert len(parsed) == 2
-    for original, back in zip(strokes, parsed):
+    for original, back in zip(strokes, parsed, strict=True):
         # The canvas smooths the stroke into curves through the midpoints; the ends stay.
         np.testing.assert_allclose(back[0], original[0], atol=0.1)
         np.testing.assert_allclose(back[-1], original[-1], atol=0.1)

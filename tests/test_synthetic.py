@@ -29,7 +29,10 @@ def test_flagged_ones_and_crossed_sevens_carry_their_extra_stroke():
     """A flag puts ink left of a 1's stem; a cross adds ink to a 7 (same seed, same slants drawn)."""
     flagged, _ = pen_drawn_ones_and_sevens((50, 0, 0, 0), seed=3)
     plain, _ = pen_drawn_ones_and_sevens((0, 50, 0, 0), seed=3)
-    width = lambda images: (images.max(axis=1) > 64).sum(axis=1).mean()  # inked columns
+
+    def width(images):  # inked columns
+        return (images.max(axis=1) > 64).sum(axis=1).mean()
+
     assert width(flagged) > width(plain) + 1.5
     crossed, _ = pen_drawn_ones_and_sevens((0, 0, 0, 50), seed=3)
     sevens, _ = pen_drawn_ones_and_sevens((0, 0, 50, 0), seed=3)

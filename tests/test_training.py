@@ -206,7 +206,8 @@ def test_bad_configs_are_refused_with_a_message(overrides, message):
 
 def test_defaults_come_from_the_architecture():
     resolved = TrainConfig(arch="simple_cnn").resolved()
-    assert (resolved.epochs, resolved.batch_size, resolved.optimizer, resolved.learning_rate) == (12, 128, "adadelta", 1.0)
+    resolved_fields = (resolved.epochs, resolved.batch_size, resolved.optimizer, resolved.learning_rate)
+    assert resolved_fields == (12, 128, "adadelta", 1.0)
     assert TrainConfig(arch="simple_cnn", epochs=3).resolved().epochs == 3
     assert TrainConfig(arch="mlp").problems() == []
     assert TrainConfig.from_dict(TrainConfig(arch="mlp", seed=4).to_dict()) == TrainConfig(arch="mlp", seed=4)
@@ -227,7 +228,8 @@ def test_describe_settings_says_what_a_run_did():
             == "2 ep · batch 128 · sgd 0.05 · 5,000 images")
     # Runs that recorded no resolved settings: what they chose, and no guess at old defaults.
     assert describe_settings(stored) == "defaults · all images"
-    assert describe_settings({**chosen, "batch_size": None}) == "2 ep · sgd 0.05 · other settings default · 5,000 images"
+    partly_chosen = {**chosen, "batch_size": None}
+    assert describe_settings(partly_chosen) == "2 ep · sgd 0.05 · other settings default · 5,000 images"
     assert describe_settings({"arch": "gone", "epochs": 3, "batch_size": 64, "optimizer": "adam",
                               "learning_rate": 0.001, "lr_schedule": "constant", "augment": False}) == (
         "3 ep · batch 64 · adam 0.001 · all images")

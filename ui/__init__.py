@@ -4,7 +4,20 @@ Pages stay thin: they lay out widgets and call ``mnist_core``; what several page
 share (the model picker, cached model loading) lives here.
 """
 
+import inspect
+from pathlib import Path
+
 import streamlit as st
+
+# Set by app.py on every run of a session: the pages run inside its navigation.
+ENTRY_KEY = "entered_through_app"
+# The page a deep link asked for, carried through app.py by ``require_entrypoint``.
+PAGE_PARAM = "page"
+
+
+def mark_entrypoint() -> None:
+    """Called by app.py on every run: this session's pages run inside its navigation."""
+    st.session_state[ENTRY_KEY] = True
 
 
 def require_entrypoint() -> None:
@@ -14,16 +27,24 @@ def require_entrypoint() -> None:
     treats it as an old-style multipage app until some session has run
     ``st.navigation``: opening /train first (a bookmark, a tab reconnecting after a
     restart) runs pages/train.py alone, without the sidebar. Every page calls this
-    first; it switches the server to app.py's navigation and reruns. (Streamlit's
-    AppTest runs pages that way on purpose, on every rerun: left alone there.)
+    first. A page that finds its session never ran app.py hands over to it with
+    ``st.switch_page``, naming itself in the query (``?page=train``); app.py's
+    ``st.navigation`` puts the server in the new mode, and ``follow_deep_link``
+    switches to the page asked for.
     """
-    try:
-        from streamlit import config
-        from streamlit.runtime.pages_manager import PagesManager
-    except ImportError:  # a Streamlit without these internals: nothing to fix
+    if st.session_state.get(ENTRY_KEY):
         return
-    if config.get_option("global.appTest"):
+    caller = Path(inspect.stack()[1].filename).stem
+    st.switch_page("app.py", query_params={PAGE_PARAM: caller})
+
+
+def follow_deep_link(pages: list) -> None:
+    """In app.py, after ``st.navigation``: switch to the page a deep link asked for
+    (see ``require_entrypoint``), once."""
+    asked = st.query_params.get(PAGE_PARAM)
+    if not asked:
         return
-    if getattr(PagesManager, "uses_pages_directory", False):
-        PagesManager.uses_pages_directory = False
-        st.rerun()
+    del st.query_params[PAGE_PARAM]
+    for page in pages:
+        if page.url_path == asked:
+            st.switch_page(page)

@@ -12,16 +12,17 @@ import time
 import streamlit as st
 
 from mnist_core import jobs, progress
+from mnist_core.runs import RunState
 
 POLL_SECONDS = 1.0
 STATE_LABELS = {
-    "queued": ":material/hourglass_top: Starting",
-    "running": ":material/play_circle: Running",
-    "stopping": ":material/pause_circle: Stopping after this batch",
-    "finished": ":material/check_circle: Finished",
-    "stopped": ":material/stop_circle: Stopped",
-    "failed": ":material/error: Failed",
-    "interrupted": ":material/warning: Interrupted",
+    RunState.QUEUED: ":material/hourglass_top: Starting",
+    RunState.RUNNING: ":material/play_circle: Running",
+    RunState.STOPPING: ":material/pause_circle: Stopping after this batch",
+    RunState.FINISHED: ":material/check_circle: Finished",
+    RunState.STOPPED: ":material/stop_circle: Stopped",
+    RunState.FAILED: ":material/error: Failed",
+    RunState.INTERRUPTED: ":material/warning: Interrupted",
 }
 
 
@@ -99,7 +100,7 @@ def stop_button(job: jobs.Job, key: str) -> None:
         except jobs.JobError as error:  # it ended meanwhile
             st.session_state[error_key] = str(error)
 
-    st.button("Stop", key=key, icon=":material/stop:", disabled=job.state == "stopping", type="primary",
+    st.button("Stop", key=key, icon=":material/stop:", disabled=job.state == RunState.STOPPING, type="primary",
               help="Ends training after the current batch.", on_click=ask_to_stop)
     if error_key in st.session_state:
         st.warning(st.session_state.pop(error_key))
@@ -116,17 +117,17 @@ def progress_bar(job: jobs.Job, events: list[dict], units_done: int = 0, units_t
             f"{progress.format_duration(where.elapsed_seconds)} elapsed")
     if job.active:
         text += f" · about {progress.format_duration(where.remaining_seconds)} left"
-    st.progress(where.fraction if job.active else 1.0 if job.state == "finished" else where.fraction,
+    st.progress(where.fraction if job.active else 1.0 if job.state == RunState.FINISHED else where.fraction,
                 text=text)
 
 
 def failure_details(job: jobs.Job) -> None:
     """What went wrong, for a failed or interrupted job."""
-    if job.state == "failed":
+    if job.state == RunState.FAILED:
         st.error(f"The job failed: {job.status.get('error', 'see the log below')}")
         with st.expander("Log (last lines)", expanded=True):
             st.code(job.log_tail(40) or "(empty)", language=None)
-    elif job.state == "interrupted":
+    elif job.state == RunState.INTERRUPTED:
         st.warning("The job ended without finishing: its process was killed or the machine "
                    "restarted. Nothing after its last epoch was saved.")
         with st.expander("Log (last lines)"):

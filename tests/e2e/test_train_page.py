@@ -1,5 +1,5 @@
 """The Train page in a real browser: start a run, watch the curves grow, see it from a
-second tab, press Stop, see it stopped; and a page URL opened first on a fresh server."""
+second tab, press Stop, see where it stopped (deep links: test_deep_links.py)."""
 
 from __future__ import annotations
 
@@ -16,17 +16,6 @@ def plotted_points(page) -> int:
                .flatMap(plot => plot.data || [])
                .reduce((total, trace) => total + (trace.x ? trace.x.length : 0), 0)"""
     )
-
-
-def test_train_page_opened_first_still_has_the_apps_navigation(page, app_server):
-    # The first request to this fresh server is a page URL, not the app's root.
-    page.goto(f"{app_server.url}/train")
-    page.get_by_text("New training run").wait_for()
-    sidebar = page.get_by_test_id("stSidebar")
-    sidebar.get_by_text("Model", exact=True).wait_for()  # app.py's model picker
-    for title in ("Draw", "Train", "Compare", "Mistakes"):
-        assert sidebar.get_by_text(title, exact=True).count() >= 1
-    assert sidebar.get_by_text("app", exact=True).count() == 0  # no stray pages/ entries
 
 
 def test_start_watch_follow_in_a_second_tab_and_stop(page, app_server, browser, screenshot_dir):
