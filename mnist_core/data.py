@@ -118,6 +118,7 @@ def _not_mnist(path: str, what: str) -> DataError:
     return DataError(f"{path} is not a readable .npz file: not an MNIST .npz ({what}). {_HOW_TO_FIX}")
 
 
+@lru_cache(maxsize=1)  # once per process: the download is cached on disk, the arrays here
 def _load_from_keras() -> Mnist:
     import keras
 

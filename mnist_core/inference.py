@@ -54,6 +54,11 @@ def predict_probabilities(model, images: np.ndarray) -> np.ndarray:
     return np.asarray(_compiled(model, single_image=inputs.shape[0] == 1)(inputs))
 
 
+def is_warm(model) -> bool:
+    """Whether ``warm_up`` has compiled this model's prediction functions."""
+    return len(_PREDICT_FUNCTIONS.get(model, {})) == 2
+
+
 def warm_up(model) -> None:
     """Trace (and, for one image, XLA-compile) the compiled functions once, so the
     first real prediction is fast."""

@@ -24,8 +24,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 import time
 import zipfile
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -303,31 +305,62 @@ def model_version(name: str, models_root: Path | None = None) -> tuple[int, int]
 
 
 def load_model(name: str, models_root: Path | None = None):
-    """Load a saved model with Keras' ``safe_mode=True``, cached per file version.
+    """Load a saved model with Keras' ``safe_mode=True``, once per file version.
 
+    Loaded models are kept in this process's one model cache, keyed by the model's
+    file and its version (modification time and size): a model replaced under the
+    same name is loaded anew, and deleting or renaming one drops it.
     Raises ModelNotFound, or CorruptModel with a message naming the model's file
     and why it cannot be loaded (a broken model is refused before Keras sees it).
     """
     model_path, _ = _paths(name, models_root)
     metadata = read_metadata(name, models_root)  # raises the clear errors for missing/corrupt metadata
     version = model_version(name, models_root)
+    cached = loaded_model(name, models_root)
+    if cached is not None:
+        return cached
     problem = _file_problem(model_path, metadata)
     if problem:
         raise CorruptModel(f"model file {model_path.name} could not be loaded: {problem}")
-    return _load_cached(str(model_path), *version)
-
-
-@lru_cache(maxsize=8)
-def _load_cached(path: str, mtime_ns: int, size: int):
-    # mtime and size key the cache so a model retrained under the same name is reloaded.
     import keras
 
     try:
-        return keras.models.load_model(path, compile=False, safe_mode=True)
+        model = keras.models.load_model(model_path, compile=False, safe_mode=True)
     except Exception as exc:  # Keras raises many kinds for a damaged file
         reason = f"Keras refused it ({type(exc).__name__}: {exc})"
-        _LOAD_FAILURES[(path, mtime_ns, size)] = reason
-        raise CorruptModel(f"model file {Path(path).name} could not be loaded: {reason}") from None
+        _LOAD_FAILURES[(str(model_path), *version)] = reason
+        raise CorruptModel(f"model file {model_path.name} could not be loaded: {reason}") from None
+    with _CACHE_LOCK:
+        _MODEL_CACHE.pop(model_path, None)
+        _MODEL_CACHE[model_path] = (version, model)
+        while len(_MODEL_CACHE) > MODEL_CACHE_SIZE:
+            _MODEL_CACHE.popitem(last=False)  # the least recently loaded
+    return model
+
+
+def loaded_model(name: str, models_root: Path | None = None):
+    """The model called ``name`` if this process has loaded its current file version,
+    else None (nothing is loaded here)."""
+    model_path, _ = _paths(name, models_root)
+    try:
+        version = model_version(name, models_root)
+    except ModelNotFound:
+        return None
+    with _CACHE_LOCK:
+        entry = _MODEL_CACHE.get(model_path)
+    return entry[1] if entry is not None and entry[0] == version else None
+
+
+def _forget_loaded(model_path: Path) -> None:
+    with _CACHE_LOCK:
+        _MODEL_CACHE.pop(model_path, None)
+
+
+# The one cache of loaded models in a process (the app's sessions share it): model
+# file -> ((mtime_ns, size), Keras model). A few models' worth; each is a few MB.
+MODEL_CACHE_SIZE = 8
+_MODEL_CACHE: OrderedDict[Path, tuple[tuple[int, int], Any]] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
 
 
 def delete_model(name: str, models_root: Path | None = None) -> str | None:
@@ -340,6 +373,7 @@ def delete_model(name: str, models_root: Path | None = None) -> str | None:
     if not model_path.exists() and not meta_path.exists():
         raise ModelNotFound(_not_found_message(name, models_root))
     was_default = default_model_name(models_root) == name
+    _forget_loaded(model_path)
     # Metadata first: a model without it is no longer listed, whatever happens next.
     for path in (meta_path, model_path, model_path.with_name(f"{name}{EVAL_SUFFIX}")):
         try:
@@ -370,6 +404,7 @@ def rename_model(old: str, new: str, models_root: Path | None = None) -> ModelIn
     # one is not listed (its model file is gone).
     write_json_atomic(new_meta, {**metadata, "name": new, "renamed_from": old})
     os.replace(old_model, new_model)
+    _forget_loaded(old_model)
     old_meta.unlink(missing_ok=True)
     old_eval = old_model.with_name(f"{old}{EVAL_SUFFIX}")
     if old_eval.exists():

@@ -279,3 +279,20 @@ def test_stale_temporary_files_are_removed_but_fresh_ones_kept(isolated_artifact
     os.utime(stale, (an_hour_ago, an_hour_ago))
     assert store.remove_stale_temp_files() == [".tmp-dead.keras"]
     assert not stale.exists() and fresh.exists()
+
+
+def test_the_one_model_cache_drops_a_deleted_renamed_or_replaced_model(small_model):
+    _save(small_model, "kept")
+    assert store.loaded_model("kept") is None  # nothing loaded yet
+    first = store.load_model("kept")
+    assert store.loaded_model("kept") is first
+    _save(get_architecture("mlp").build(), "kept", overwrite=True)  # replaced under the same name
+    assert store.loaded_model("kept") is None
+    second = store.load_model("kept")
+    assert second is not first and second.count_params() == get_architecture("mlp").params
+    store.rename_model("kept", "moved")
+    assert store.loaded_model("moved") is None and store.loaded_model("kept") is None
+    store.load_model("moved")
+    store.delete_model("moved")
+    assert store.loaded_model("moved") is None
+    assert all(path.stem != "moved" for path in store._MODEL_CACHE)

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import gc
-import os
 
 import streamlit as st
 
 from mnist_core import store
-from mnist_core.data import MNIST_ENV_VAR
 
 MODEL_KEY = "model_name"
 NEXT_MODEL_KEY = "model_name_next"  # a choice made after the picker was drawn, for the next run
@@ -115,54 +113,36 @@ def freeze_long_lived_objects() -> None:
     gc.freeze()
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
-def _load_model(name: str, version: tuple[int, int]):
-    # ``version`` (mtime, size) is only a cache key: a retrained model loads anew.
-    from mnist_core.inference import warm_up
-
-    model = store.load_model(name)
-    warm_up(model)
-    freeze_long_lived_objects()
-    return model
-
-
-_LOADED: set[tuple[str, tuple[int, int]]] = set()
-
-
 def load_model(name: str):
-    """The Keras model called ``name``, loaded once per process and file version.
+    """The Keras model called ``name``, from the store's one model cache (loaded once
+    per process and file version), its prediction functions compiled.
 
     The first time, a message says what is happening while TensorFlow is imported
-    and the model loaded (seconds); afterwards it returns at once, saying nothing.
-    Raises store.StoreError (ModelNotFound, CorruptModel) for a model that is gone
-    or cannot be loaded: pages say so instead of failing.
+    and the model loaded and compiled (seconds); afterwards it returns at once,
+    saying nothing. Raises store.StoreError (ModelNotFound, CorruptModel) for a
+    model that is gone or cannot be loaded: pages say so instead of failing.
     """
-    key = (name, store.model_version(name))
-    if key in _LOADED:
-        return _load_model(*key)
+    from mnist_core.inference import is_warm, warm_up
+
+    model = store.loaded_model(name)
+    if model is not None and is_warm(model):
+        return model
     with st.spinner(f"Loading TensorFlow and the model {name} (once, when the app starts)...", show_time=True):
-        model = _load_model(*key)
-    _LOADED.add(key)
+        model = store.load_model(name)
+        warm_up(model)
+        freeze_long_lived_objects()
     return model
-
-
-@st.cache_resource(show_spinner=False, max_entries=2)
-def _mnist(source: str | None):
-    # ``source`` ($MNIST_NPZ) keys the cache: pointing it elsewhere loads anew.
-    from mnist_core.data import load_mnist
-
-    return load_mnist(source)
 
 
 def evaluation_of(name: str):
     """(Evaluation, test images) for model ``name``, computed once per model file, or
     None after showing why MNIST could not be loaded."""
-    from mnist_core.data import DataError
+    from mnist_core.data import DataError, load_mnist
     from mnist_core.evaluation import evaluate_saved_model
 
     try:
         with st.spinner("Loading MNIST..."):
-            data = _mnist(os.environ.get(MNIST_ENV_VAR) or None)
+            data = load_mnist()  # cached by mnist_core.data, once per file (or download)
     except DataError as error:
         st.error(f"The test set is needed here and could not be loaded: {error}")
         return None
