@@ -276,8 +276,7 @@ def train(
 ) -> TrainResult:
     """Train ``config`` on ``data`` and evaluate the result on the test set.
 
-    - ``run_dir``: when given, progress events are appended to its progress.jsonl
-      (and the best checkpoint of an early-stopped run is kept there).
+    - ``run_dir``: when given, progress events are appended to its progress.jsonl.
     - ``should_stop``: polled before every batch; True ends training after that batch.
     - ``x_train``...``y_val``: explicit arrays (cross-validation folds) instead of the
       config's subset and validation split of ``data.x_train``.
@@ -318,17 +317,12 @@ def train(
     callbacks += [stopper, timer, CalibrateBeforeValidation(calibration_images)]
     if config.early_stopping:
         patience = get_architecture(config.arch).early_stopping_patience
+        # It restores the best epoch's weights in memory when it stops: no checkpoint file.
         callbacks.append(
             keras.callbacks.EarlyStopping(
                 monitor="val_accuracy", patience=patience, restore_best_weights=True
             )
         )
-        if run_dir is not None:
-            callbacks.append(
-                keras.callbacks.ModelCheckpoint(
-                    str(Path(run_dir) / "best.keras"), monitor="val_accuracy", save_best_only=True
-                )
-            )
 
     started = time.perf_counter()
     try:

@@ -47,7 +47,8 @@ def test_a_tiny_run_end_to_end_through_the_cli(tiny_npz, isolated_artifacts):
         folds = results.archs[name]
         assert [f.fold for f in folds] == [1, 2, 3]
         for fold in folds:
-            assert 0 <= fold.accuracy <= 1 and fold.seconds > 0 and fold.epochs == 2
+            # The synthetic digits are easy (every architecture passes 75% in one epoch; chance is 10%).
+            assert fold.accuracy > 0.5 and fold.seconds > 0 and fold.epochs == 2
             assert len(fold.history["val_accuracy"]) == 2
             assert fold.accuracy == pytest.approx(fold.history["val_accuracy"][-1])
     # Both architectures saw the same folds.

@@ -28,7 +28,7 @@ def test_a_job_trains_reports_progress_and_saves_its_model(tiny_npz):
     job = wait_until_done(run_id)
     assert job.state == "finished", job.log_tail()
     assert job.status["model"] == "job-model" and job.status["pid"] != os.getpid()
-    assert job.status["epochs_done"] == 1 and 0 <= job.status["test_accuracy"] <= 1
+    assert job.status["epochs_done"] == 1 and job.status["test_accuracy"] > 0.9  # the synthetic digits are easy
     assert job.status["settings"] == QUICK.resolved().to_dict()  # what it ran with, defaults filled in
     events = job.progress()
     assert [e["event"] for e in events][0] == "train_start"

@@ -20,7 +20,10 @@ def test_every_architecture_trains_one_epoch(name, tiny_data):
     assert result.n_train + result.n_val == 300 and result.n_val == 30
     assert set(result.history) >= {"loss", "accuracy", "val_loss", "val_accuracy"}
     assert math.isfinite(result.history["loss"][0])
-    assert 0.0 <= result.test_accuracy <= 1.0 and math.isfinite(result.test_loss)
+    # The synthetic digits are easy: every architecture passes 75% in this one epoch (chance is 10%),
+    # and reads the test images as well as its validation images (batch norm measured, not averaged).
+    assert result.test_accuracy > 0.5 and math.isfinite(result.test_loss)
+    assert abs(result.test_accuracy - result.check_accuracy) < 0.2
     assert result.model.predict(np.zeros((1, 28, 28, 1), np.float32), verbose=0).shape == (1, 10)
 
 
@@ -103,8 +106,8 @@ def test_early_stopping_restores_the_best_epoch(tiny_data, tmp_path):
     # Stopped once validation accuracy failed to improve for 2 epochs...
     assert result.epochs_done < 30
     assert max(val) >= max(val[-2:]) and val.index(max(val)) == len(val) - 3
-    # ...and the best checkpoint is kept in the run folder.
-    assert (run_dir / "best.keras").is_file()
+    # ...and the model it gives back is the best epoch's (conv4 has no batch norm to re-measure).
+    assert result.check_accuracy == pytest.approx(max(val))
 
 
 def test_augmented_training_runs_and_changes_the_images(tiny_data):

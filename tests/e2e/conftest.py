@@ -160,9 +160,15 @@ def page(browser, request, screenshot_dir):
 
 
 def wait_for_idle(page) -> None:
-    """Until Streamlit has finished running the script (its status widget is gone), so
-    elements left from the previous run are gone too."""
-    page.wait_for_timeout(300)
+    """Until Streamlit has finished running the script (the app says it is not running
+    and its status widget is gone), so elements left from the previous run are gone too.
+
+    Call it after waiting for something the awaited rerun draws: right after a click
+    the app may not have started that rerun yet, and would look idle.
+    """
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=stApp]')?.getAttribute('data-test-script-state')"
+        " === 'notRunning'", timeout=60_000)
     page.get_by_test_id("stStatusWidget").wait_for(state="hidden", timeout=60_000)
 
 

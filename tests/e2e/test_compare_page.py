@@ -37,14 +37,17 @@ def test_a_comparison_run_on_the_page_shows_beside_the_reference(page, app_serve
 
     # The smallest comparison the page offers: one architecture, 2 folds of 5,000 images, 1 epoch.
     page.get_by_role("button", name="Remove deeper_cnn").click()
-    wait_for_idle(page)
+    page.get_by_role("button", name="Remove deeper_cnn").wait_for(state="detached")
     page.get_by_label("Folds (k)").fill("2")
     page.get_by_label("Folds (k)").press("Enter")
     page.get_by_test_id("stSelectbox").filter(has_text="Epochs per fold").click()
     page.get_by_role("option", name="1", exact=True).click()
     page.get_by_test_id("stSelectbox").filter(has_text="Training-set size").click()
     page.get_by_role("option", name="5,000 images").click()
-    wait_for_idle(page)
+    # What the form shows is what the Run click sends: Streamlit sends every widget's value with it.
+    page.get_by_test_id("stSelectbox").filter(has_text="Training-set size").filter(has_text="5,000 images").wait_for()
+    page.get_by_test_id("stSelectbox").filter(has_text="Epochs per fold").filter(has_text="1").wait_for()
+    assert page.get_by_label("Folds (k)").input_value() == "2"
     page.get_by_role("button", name="Run cross-validation").click()
 
     run_id = page.locator("code").filter(has_text="-cv-baseline_cnn-").first.inner_text()

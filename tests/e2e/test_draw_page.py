@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import SHARED_DATA
+from tests.helpers import wait_for
 
 CANVAS = "canvas.upper-canvas"
 
@@ -38,6 +39,14 @@ def wait_for_prediction(page, expected: str) -> None:
 def clear_canvas(page) -> None:
     page.get_by_role("button", name="Reset canvas & history").click()
     page.get_by_text("Nothing to read yet").wait_for()
+
+
+def paper_colour(page) -> tuple[int, ...]:
+    """The canvas's paper colour, (r, g, b): a corner pixel of the canvas's lower layer,
+    where it paints its background."""
+    return tuple(page.locator(CANVAS).evaluate(
+        """canvas => Array.from(canvas.parentElement.querySelector('canvas.lower-canvas')
+                                  .getContext('2d').getImageData(3, 3, 1, 1).data.slice(0, 3))"""))
 
 
 def open_draw_page(page, url: str) -> None:
@@ -108,8 +117,9 @@ def test_real_pen_trajectories_read_as_the_offline_pipeline_reads_them(page, app
 @pytest.mark.parametrize("colours", ["Black on white"])
 def test_black_on_white_reads_the_same(page, app_server, colours):
     open_draw_page(page, app_server.url)
+    assert paper_colour(page) == (0, 0, 0)
     page.get_by_text(colours).click()
-    page.wait_for_timeout(500)
+    wait_for(lambda: paper_colour(page) == (255, 255, 255), timeout=30, interval=0.1)  # the new canvas is up
     draw(page, ONE)
     wait_for_prediction(page, "1")
 
