@@ -141,20 +141,12 @@ def canvas_json(strokes, brush_width: float, color: str = "#ffffff") -> dict:
 def render_like_canvas(strokes, canvas_size: int, brush_width: float, supersample: int = 4) -> np.ndarray:
     """Draw strokes as the canvas shows them: white, round caps and joins, anti-aliased,
     on black; returns uint8 (canvas_size, canvas_size)."""
-    from PIL import Image, ImageDraw
+    from PIL import Image
 
-    from mnist_core.preprocess import path_commands_to_points
+    from mnist_core.preprocess import draw_round_strokes, path_commands_to_points
 
     big = canvas_size * supersample
-    image = Image.new("L", (big, big), 0)
-    draw = ImageDraw.Draw(image)
-    width = brush_width * supersample
-    radius = width / 2
-    for stroke in strokes:
-        for line in path_commands_to_points(canvas_path(stroke, brush_width), curve_steps=8):
-            xy = [(float(x), float(y)) for x, y in line * supersample]
-            if len(xy) > 1:
-                draw.line(xy, fill=255, width=int(round(width)), joint="curve")
-            for x, y in (xy[0], xy[-1]):
-                draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=255)
+    lines = [line * supersample for stroke in strokes
+             for line in path_commands_to_points(canvas_path(stroke, brush_width), curve_steps=8)]
+    image = draw_round_strokes((big, big), lines, brush_width * supersample)
     return np.asarray(image.resize((canvas_size, canvas_size), Image.BOX), dtype=np.uint8)

@@ -427,8 +427,6 @@ def preprocess_strokes(strokes: Sequence[np.ndarray], min_extent: float = 6.0) -
     pixels). ``min_extent``: a drawing whose longer side is shorter than this is a
     dot, not a digit. Raises NothingToRead for no strokes or a dot.
     """
-    from PIL import Image, ImageDraw
-
     strokes = [np.asarray(s, dtype=np.float64).reshape(-1, 2) for s in strokes if len(s)]
     strokes = [s[np.isfinite(s).all(axis=1)] for s in strokes]
     strokes = [s for s in strokes if len(s)]
@@ -446,16 +444,27 @@ def preprocess_strokes(strokes: Sequence[np.ndarray], min_extent: float = 6.0) -
     margin = pen + 2
     size = (int(math.ceil((high[0] - low[0]) * scale + 2 * margin)),
             int(math.ceil((high[1] - low[1]) * scale + 2 * margin)))
-    canvas = Image.new("L", size, 0)
-    draw = ImageDraw.Draw(canvas)
+    canvas = draw_round_strokes(size, [(stroke - low) * scale + margin for stroke in strokes], pen)
+    return fit_and_centre(np.asarray(canvas, dtype=np.float32) / 255.0)
+
+
+def draw_round_strokes(size: tuple[int, int], polylines: Iterable[np.ndarray], pen: float):
+    """Polylines ((N, 2) arrays of x, y in the picture's pixels) -> a PIL "L" picture of
+    ``size`` (width, height): white strokes on black, ``pen`` pixels wide, with round
+    caps and joins, as the Draw page's canvas draws them. The one stroke renderer:
+    ``preprocess_strokes`` and the pen-digit benchmark both draw with it."""
+    from PIL import Image, ImageDraw
+
+    picture = Image.new("L", size, 0)
+    draw = ImageDraw.Draw(picture)
     radius = pen / 2
-    for stroke in strokes:
-        xy = [(float(x), float(y)) for x, y in (stroke - low) * scale + margin]
+    for line in polylines:
+        xy = [(float(x), float(y)) for x, y in line]
         if len(xy) > 1:
             draw.line(xy, fill=255, width=max(1, int(round(pen))), joint="curve")
         for x, y in (xy[0], xy[-1]) if len(xy) > 1 else xy:
             draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=255)
-    return fit_and_centre(np.asarray(canvas, dtype=np.float32) / 255.0)
+    return picture
 
 
 def _quadratic(p0, p1, p2, steps: int) -> list[tuple[float, float]]:
