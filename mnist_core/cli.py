@@ -248,7 +248,7 @@ def cmd_train(args, argv) -> int:
         raise CliError(f"a model called {name!r} already exists; choose another --name")
     command = shlex.join(["python", "-m", "mnist_core", *argv])
 
-    from mnist_core.jobs import run_training_job
+    from mnist_core.jobs.worker import run_training_job
 
     return run_training_job(
         config, name=name, data_path=args.data, run_dir=args.run_dir, command=command,
@@ -259,7 +259,7 @@ def cmd_train(args, argv) -> int:
 
 def cmd_cv(args, argv) -> int:
     from mnist_core.crossval import CVConfig
-    from mnist_core.jobs import run_cv_job
+    from mnist_core.jobs.worker import run_cv_job
 
     config = CVConfig(archs=tuple(args.archs), folds=args.folds, epochs=args.epochs,
                       batch_size=args.batch_size, subset=args.subset, seed=args.seed)
