@@ -154,3 +154,34 @@ def test_the_app_asks_nothing_of_other_machines_and_logs_no_error(page, app_serv
     wait_for_prediction(page, "1")
     assert outside == []
     assert errors == []
+
+
+def test_upload_a_picture_and_a_file_that_is_not_one(page, app_server, mnist, tmp_path, screenshot_dir):
+    """A real file through the browser's uploader: a photo-like picture of an MNIST digit
+    is read right; a text file gets one message and leaves the uploader empty."""
+    from PIL import Image
+
+    index = int(np.flatnonzero(mnist.y_test == 4)[0])
+    picture = tmp_path / "four.png"
+    Image.fromarray(255 - mnist.x_test[index]).resize((600, 600), Image.BILINEAR).save(picture)  # dark on light
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a picture")
+
+    open_draw_page(page, app_server.url)
+    page.get_by_text("Upload a picture").click()
+    uploader = page.get_by_test_id("stFileUploaderDropzoneInput")
+    uploader.set_input_files(str(picture))
+    wait_for_prediction(page, "4")
+    assert prediction(page) == "4"
+    page.get_by_text("four.png (600x600 as read)").wait_for()
+    page.screenshot(path=str(screenshot_dir / "draw-upload.png"), full_page=True)
+
+    # A text file in its place: one message, and the uploader emptied (no chip left behind).
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(notes))
+    page.get_by_text("Cannot read notes.txt").wait_for()
+    page.get_by_text("Nothing to read yet: upload a picture of a digit.").wait_for()
+    assert page.get_by_test_id("stAlertContentError").count() == 1
+    uploader_box = page.get_by_test_id("stFileUploader")
+    assert uploader_box.get_by_text("notes.txt").count() == 0
+    assert uploader_box.get_by_text("four.png").count() == 0
+    assert page.get_by_test_id("stMetricValue").count() == 0
