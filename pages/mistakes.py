@@ -3,9 +3,10 @@
 import numpy as np
 import streamlit as st
 
-from mnist_core.charts import confusion_heatmap, per_class_accuracy_bars, probability_bars
+from mnist_core.charts import confusion_heatmap, per_class_accuracy_bars, percent_label, probability_bars
 from ui import require_entrypoint
 from ui.models import evaluation_of, selected_model_name
+from ui.text import sure_text
 
 require_entrypoint()
 
@@ -96,7 +97,7 @@ for row_start in range(0, len(shown), COLUMNS):
         with column:
             st.image(np.kron(x_test[index], np.ones((3, 3), np.uint8)), width=84)
             st.caption(f"#{index}: **{evaluation.labels[index]}** read as **{evaluation.predictions[index]}** "
-                       f"({evaluation.confidence[index]:.0%})")
+                       f"({percent_label(100 * evaluation.confidence[index])})")
             if st.button("Inspect", key=f"inspect-{index}", width="stretch"):
                 inspected = index
 
@@ -106,7 +107,7 @@ def inspect_mistake(index: int) -> None:
     true and predicted digit, the ten probabilities."""
     true_digit, predicted_digit = evaluation.labels[index], evaluation.predictions[index]
     st.markdown(f"True digit **{true_digit}**, read as **{predicted_digit}** "
-                f"({evaluation.confidence[index]:.1%} sure).")
+                f"({sure_text(evaluation.confidence[index])}).")
     big, chart = st.columns([2, 3], vertical_alignment="center")
     big.image(np.kron(x_test[index], np.ones((10, 10), np.uint8)), width=280)
     with chart:
