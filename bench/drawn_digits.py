@@ -36,7 +36,7 @@ PIPELINES = ("strokes", "pixels", "crop_centre", "naive_resize")
 
 def build_inputs(digits, canvas_size: int, brush: float):
     """28x28 inputs per rendering and pipeline: {rendering: {pipeline: uint8 (N, 28, 28)}}."""
-    from mnist_core.pendigits import at_written_scale, canvas_json, filling_canvas, render_like_canvas
+    from bench.pendigits import at_written_scale, canvas_json, filling_canvas, render_like_canvas
     from mnist_core.preprocess import (
         NothingToRead,
         dot_size,
@@ -113,8 +113,8 @@ def main(argv=None) -> int:
     parser.add_argument("--brush", type=float, help="brush width in canvas pixels (default: the app's)")
     args = parser.parse_args(argv)
 
+    from bench.pendigits import load_pendigits
     from mnist_core import store
-    from mnist_core.pendigits import load_pendigits
     from mnist_core.preprocess import CANVAS_SIZE, DEFAULT_BRUSH_WIDTH
     from mnist_core.tfimport import import_keras_quietly
 

@@ -101,10 +101,10 @@ def main(argv=None) -> int:
     parser.add_argument("--pendigits", default=str(default_pendigits()))
     args = parser.parse_args(argv)
 
+    from bench.pendigits import canvas_json, filling_canvas, load_pendigits
     from mnist_core import store
     from mnist_core.data import to_model_input
     from mnist_core.inference import predict_probabilities, read_strokes, warm_up
-    from mnist_core.pendigits import canvas_json, filling_canvas, load_pendigits
     from mnist_core.preprocess import (
         CANVAS_SIZE,
         DEFAULT_BRUSH_WIDTH,

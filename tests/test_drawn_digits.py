@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from bench.pendigits import at_written_scale, canvas_json, filling_canvas, load_pendigits
 from mnist_core import store
 from mnist_core.inference import predict_probabilities
-from mnist_core.pendigits import at_written_scale, canvas_json, filling_canvas, load_pendigits
 from mnist_core.preprocess import (
     CANVAS_SIZE,
     DEFAULT_BRUSH_WIDTH,

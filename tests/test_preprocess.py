@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mnist_core.pendigits import canvas_json, render_like_canvas
+from bench.pendigits import canvas_json, render_like_canvas
 from mnist_core.preprocess import (
     DEFAULT_BRUSH_WIDTH,
     ImageError,

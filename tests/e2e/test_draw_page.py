@@ -88,9 +88,9 @@ def test_a_dot_is_nothing_to_read(page, app_server):
 def test_real_pen_trajectories_read_as_the_offline_pipeline_reads_them(page, app_server, screenshot_dir):
     """Digits written by people (the shared pendigits file), drawn with the mouse:
     the page must show what the same pipeline and model give offline."""
+    from bench.pendigits import canvas_json, filling_canvas, load_pendigits
     from mnist_core import store
     from mnist_core.inference import read_strokes
-    from mnist_core.pendigits import canvas_json, filling_canvas, load_pendigits
     from mnist_core.preprocess import strokes_from_canvas_json
     from tests.conftest import require_real_file
 

@@ -5,7 +5,9 @@ stylus on a screen by 30 people. ``load_pendigits`` parses the file;
 ``canvas_path`` turns a pen trajectory into the path Fabric.js (the canvas
 component) makes of it; ``render_like_canvas`` draws strokes the way the browser
 shows them (white, round-capped, anti-aliased, on black); ``canvas_json`` builds
-the ``json_data`` the canvas would send back.
+the ``json_data`` the canvas would send back. A data set for the benchmarks and
+tests, not app code: it lives in bench/, and draws with the app's own stroke
+renderer (``mnist_core.preprocess.draw_round_strokes``).
 """
 
 from __future__ import annotations
