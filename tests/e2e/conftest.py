@@ -159,16 +159,27 @@ def page(browser, request, screenshot_dir):
     context.close()
 
 
-def wait_for_idle(page) -> None:
-    """Until Streamlit has finished running the script (the app says it is not running
-    and its status widget is gone), so elements left from the previous run are gone too.
+QUIET_MS = 400  # how long the app must stay idle to count as settled
 
-    Call it after waiting for something the awaited rerun draws: right after a click
-    the app may not have started that rerun yet, and would look idle.
+
+def wait_for_idle(page) -> None:
+    """Until Streamlit has finished running the script and stays so: the app says it is
+    not running, continuously for QUIET_MS, and its status widget is gone. Elements
+    left from the previous run are gone then, and a click is not lost to a rerun
+    still running (Streamlit drops a button click that arrives during one).
+
+    Right after a click the app may not have started the rerun yet: the quiet window
+    covers that gap, and the state it watches is the app's own.
     """
     page.wait_for_function(
-        "() => document.querySelector('[data-testid=stApp]')?.getAttribute('data-test-script-state')"
-        " === 'notRunning'", timeout=60_000)
+        """(quietMs) => {
+            const state = document.querySelector('[data-testid=stApp]')?.getAttribute('data-test-script-state');
+            const now = performance.now();
+            if (state !== 'notRunning' || window.__busySince === undefined) window.__busySince = now;
+            if (state !== 'notRunning') return false;
+            return now - window.__busySince >= quietMs;
+        }""", arg=QUIET_MS, polling=50, timeout=60_000)
+    page.evaluate("() => { delete window.__busySince; }")
     page.get_by_test_id("stStatusWidget").wait_for(state="hidden", timeout=60_000)
 
 

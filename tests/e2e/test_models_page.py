@@ -29,14 +29,17 @@ def test_broken_model_named_default_chosen_model_deleted(page, app_server, scree
     manage = page.get_by_test_id("stMain").get_by_test_id("stSelectbox").filter(has_text="Model")
     manage.click()
     page.get_by_role("option", name="studio_cnn-v1").click()
+    wait_for_idle(page)  # a click that arrives during a rerun is dropped by Streamlit
     page.get_by_role("button", name="Make it the default").click()
     page.get_by_text("studio_cnn-v1 is the default model now.").wait_for()
     sidebar.get_by_text("Default model: studio_cnn-v1").wait_for()
 
     manage.click()
     page.get_by_role("option", name="damaged").click()
+    wait_for_idle(page)
     page.get_by_role("button", name="Delete...").click()
     page.get_by_text("for good?").wait_for()
+    wait_for_idle(page)
     assert (models / "damaged.keras").exists()  # nothing until confirmed
     page.get_by_role("button", name="Yes, delete it").click()
     page.get_by_text("Deleted damaged.").wait_for()
