@@ -28,7 +28,8 @@ from mnist_core.data import sample_indices, to_model_input
 
 # Each statistic then comes from 2,000 values per feature at least (the dense
 # layers) and from hundreds of thousands in conv layers: a precise mean and
-# variance for about one forward pass over 2,000 images (0.4 s for quick_cnn here).
+# variance for about one forward pass over 2,000 images (0.6 s for quick_cnn, 1.5 s
+# for studio_cnn here, measured with other work running).
 CALIBRATION_IMAGES = 2000
 CALIBRATION_BATCH = 500
 # Once a moving average holds under 5% of its starting values (about 300 steps at

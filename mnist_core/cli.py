@@ -353,12 +353,12 @@ def cmd_models(args, argv) -> int:
         for info in infos:
             accuracy = f"{info.test_accuracy:.2%}" if info.test_accuracy is not None else "-"
             rows.append(("*" if info.name == default else "", info.name, info.arch, accuracy,
-                         info.state.upper() if info.state != store.OK else "ok",
+                         info.state_label,
                          str(info.metadata.get("created", "-"))))
         _print_table(rows)
     for info in infos:
         if info.state != store.OK:
-            print(f"warning: {info.name} is {info.state.upper()}: {info.reason}", file=sys.stderr)
+            print(f"warning: {info.name} is {info.state_label}: {info.reason}", file=sys.stderr)
     for problem in problems:
         print(f"warning: {problem}", file=sys.stderr)
     return EXIT_OK

@@ -89,6 +89,14 @@ def position(events: list[dict[str, Any]], now: float, units_done: int = 0, unit
     return Position(epoch, epochs, batch, batches, fraction, elapsed, remaining)
 
 
+def stop_position(stopped_at: dict | None) -> str | None:
+    """Where a stopped run stopped, from its ``stopped_at`` record: "epoch 2 at batch
+    1,585 of 1,688", or None when it is not known."""
+    if not isinstance(stopped_at, dict) or not stopped_at.get("batches"):
+        return None
+    return f"epoch {stopped_at['epoch']} at batch {stopped_at['batch']:,} of {stopped_at['batches']:,}"
+
+
 def format_duration(seconds: float | None) -> str:
     """'1 h 02 min', '3 min 05 s', '42 s', or '-' for None."""
     if seconds is None:

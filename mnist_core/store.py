@@ -140,11 +140,16 @@ class ModelInfo:
         return self.broken or self.failure
 
     @property
+    def state_label(self) -> str:
+        """The state as listings write it: "ok", and the others loud ("FAILED", "BROKEN")."""
+        return self.state if self.state == OK else self.state.upper()
+
+    @property
     def label(self) -> str:
         """"name (99.12%)" for pickers; a failed model says so."""
         accuracy = self.test_accuracy
         text = f"{self.name} ({accuracy:.2%})" if accuracy is not None else self.name
-        return text if self.state == OK else f"{text} · {self.state.upper()}"
+        return text if self.state == OK else f"{text} · {self.state_label}"
 
     @property
     def size_bytes(self) -> int:
@@ -316,7 +321,7 @@ def load_model(name: str, models_root: Path | None = None):
     model_path, _ = _paths(name, models_root)
     metadata = read_metadata(name, models_root)  # raises the clear errors for missing/corrupt metadata
     version = model_version(name, models_root)
-    cached = loaded_model(name, models_root)
+    cached = _cached_model(model_path, version)
     if cached is not None:
         return cached
     problem = _file_problem(model_path, metadata)
@@ -346,6 +351,11 @@ def loaded_model(name: str, models_root: Path | None = None):
         version = model_version(name, models_root)
     except ModelNotFound:
         return None
+    return _cached_model(model_path, version)
+
+
+def _cached_model(model_path: Path, version: tuple[int, int]):
+    """The cached model of ``model_path`` if it was loaded from this file version, else None."""
     with _CACHE_LOCK:
         entry = _MODEL_CACHE.get(model_path)
     return entry[1] if entry is not None and entry[0] == version else None
@@ -455,7 +465,11 @@ def best_usable_model(models_root: Path | None = None, excluding: str | None = N
     """The usable model (neither failed nor broken) with the best test accuracy, other
     than ``excluding``; None if there is none. What becomes the default when the
     default is deleted."""
-    usable = [info for info in list_models(models_root)[0] if info.usable and info.name != excluding]
+    return _best_usable(list_models(models_root)[0], excluding)
+
+
+def _best_usable(infos: list[ModelInfo], excluding: str | None = None) -> str | None:
+    usable = [info for info in infos if info.usable and info.name != excluding]
     ranked = sorted(usable, key=lambda info: info.test_accuracy or 0.0, reverse=True)
     return ranked[0].name if ranked else None
 
@@ -468,7 +482,7 @@ def default_model_name(models_root: Path | None = None) -> str | None:
     infos, _ = list_models(models_root)
     if any(info.name == chosen and info.usable for info in infos):
         return chosen
-    return best_usable_model(models_root)
+    return _best_usable(infos)
 
 
 def set_default_model(name: str, models_root: Path | None = None) -> None:

@@ -14,7 +14,6 @@ CHOSEN_KEY = "models_chosen"
 NEXT_CHOSEN_KEY = "models_chosen_next"
 CONFIRM_KEY = "models_confirm_delete"
 FLASH_KEY = "models_flash"
-STATE_TEXT = {store.OK: "ok", store.FAILED: "FAILED", store.BROKEN: "BROKEN"}
 
 st.title("Models")
 st.caption(
@@ -50,7 +49,7 @@ st.dataframe(
         {
             "default": "★" if info.name == default else "",
             "model": info.name,
-            "state": STATE_TEXT[info.state],
+            "state": info.state_label,
             "architecture": info.arch,
             "test accuracy": info.test_accuracy,
             "size": megabytes(info.size_bytes),
@@ -103,7 +102,7 @@ def done(message: str) -> None:
 make_default, rename, delete = st.columns(3, vertical_alignment="bottom")
 with make_default:
     why_not = ("it is the default" if name == default
-               else f"it is {info.state.upper()}" if not info.usable else None)
+               else f"it is {info.state_label}" if not info.usable else None)
     if st.button("Make it the default", icon=":material/star:", key="models_make_default",
                  disabled=why_not is not None, help=f"Not available: {why_not}." if why_not else
                  "The model the app reads with when it starts, and the CLI's default."):

@@ -43,9 +43,9 @@ def show_curves(job: jobs.Job, key: str) -> None:
 def ending_text(job: jobs.Job) -> str:
     """"Finished after 2 epoch(s)" or "Stopped in epoch 2 at batch 1,585 of 1,688"."""
     status = job.status
-    where = status.get("stopped_at")
-    if job.state == RunState.STOPPED and isinstance(where, dict) and where.get("batches"):
-        return f"Stopped in epoch {where['epoch']} at batch {where['batch']:,} of {where['batches']:,}"
+    where = progress.stop_position(status.get("stopped_at"))
+    if job.state == RunState.STOPPED and where:
+        return f"Stopped in {where}"
     return f"{'Finished' if job.state == RunState.FINISHED else 'Stopped'} after {status.get('epochs_done')} epoch(s)"
 
 

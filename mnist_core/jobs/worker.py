@@ -219,10 +219,10 @@ def run_training_job(config, name: str, data_path: Path | None, run_dir: Path | 
 
 def _stop_text(result) -> str:
     """Where a stopped run stopped: "stopped in epoch 2 at batch 1,585 of 1,688"."""
-    where = result.stopped_at or {}
-    if not where:
-        return f"stopped after {result.epochs_done} epoch(s)"
-    return f"stopped in epoch {where['epoch']} at batch {where['batch']:,} of {where['batches']:,}"
+    from mnist_core.progress import stop_position
+
+    where = stop_position(result.stopped_at)
+    return f"stopped in {where}" if where else f"stopped after {result.epochs_done} epoch(s)"
 
 
 
