@@ -31,7 +31,8 @@ from bench.common import REPO_ROOT, default_mnist, emit  # noqa: E402
 
 def epoch_seconds(name: str, data) -> float:
     """Seconds of the second epoch of a two-epoch fit with the architecture's defaults."""
-    from mnist_core.training import TrainConfig, train
+    from mnist_core.training.config import TrainConfig
+    from mnist_core.training.fit import train
 
     result = train(TrainConfig(arch=name, epochs=2, early_stopping=False), data, evaluate_test=False)
     return result.epoch_seconds[-1]
@@ -62,7 +63,7 @@ def default_training(name: str, data_path: str) -> dict:
 
 
 def main(argv=None) -> int:
-    from mnist_core.architectures import REGISTRY, count_params
+    from mnist_core.models.architectures import REGISTRY, count_params
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--arch", action="append", choices=list(REGISTRY), help="only these (repeatable)")

@@ -25,7 +25,7 @@ def cpu_model() -> str:
 
 def environment() -> dict:
     """Date, machine and library versions, for the record."""
-    from mnist_core.store import library_versions
+    from mnist_core.models.store import library_versions
 
     return {
         "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),

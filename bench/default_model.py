@@ -19,9 +19,9 @@ def main(argv=None) -> int:
     parser.add_argument("--data", default=str(default_mnist() or ""), help="mnist.npz")
     args = parser.parse_args(argv)
 
-    from mnist_core import store
     from mnist_core.data import load_mnist
-    from mnist_core.evaluation import evaluate_saved_model
+    from mnist_core.models import store
+    from mnist_core.models.evaluation import evaluate_saved_model
     from mnist_core.tfimport import import_keras_quietly
 
     import_keras_quietly()

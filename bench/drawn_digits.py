@@ -37,7 +37,7 @@ PIPELINES = ("strokes", "pixels", "crop_centre", "naive_resize")
 def build_inputs(digits, canvas_size: int, brush: float):
     """28x28 inputs per rendering and pipeline: {rendering: {pipeline: uint8 (N, 28, 28)}}."""
     from bench.pendigits import at_written_scale, canvas_json, filling_canvas, render_like_canvas
-    from mnist_core.preprocess import (
+    from mnist_core.reading.preprocess import (
         NothingToRead,
         dot_size,
         naive_resize,
@@ -89,7 +89,7 @@ def top_confusions(labels: np.ndarray, predicted: np.ndarray, writers: np.ndarra
 
 
 def score(model, inputs, labels: np.ndarray, writers: np.ndarray) -> dict:
-    from mnist_core.inference import predict_probabilities
+    from mnist_core.reading.inference import predict_probabilities
 
     results = {}
     for rendering, pipelines in inputs.items():
@@ -114,8 +114,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     from bench.pendigits import load_pendigits
-    from mnist_core import store
-    from mnist_core.preprocess import CANVAS_SIZE, DEFAULT_BRUSH_WIDTH
+    from mnist_core.models import store
+    from mnist_core.reading.preprocess import CANVAS_SIZE, DEFAULT_BRUSH_WIDTH
     from mnist_core.tfimport import import_keras_quietly
 
     import_keras_quietly()

@@ -7,7 +7,7 @@ component) makes of it; ``render_like_canvas`` draws strokes the way the browser
 shows them (white, round-capped, anti-aliased, on black); ``canvas_json`` builds
 the ``json_data`` the canvas would send back. A data set for the benchmarks and
 tests, not app code: it lives in bench/, and draws with the app's own stroke
-renderer (``mnist_core.preprocess.draw_round_strokes``).
+renderer (``mnist_core.reading.preprocess.draw_round_strokes``).
 """
 
 from __future__ import annotations
@@ -145,7 +145,7 @@ def render_like_canvas(strokes, canvas_size: int, brush_width: float, supersampl
     on black; returns uint8 (canvas_size, canvas_size)."""
     from PIL import Image
 
-    from mnist_core.preprocess import draw_round_strokes, path_commands_to_points
+    from mnist_core.reading.preprocess import draw_round_strokes, path_commands_to_points
 
     big = canvas_size * supersample
     lines = [line * supersample for stroke in strokes

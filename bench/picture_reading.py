@@ -98,7 +98,7 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=DEFAULT_REPEATS, help="readings per picture (default 5)")
     args = parser.parse_args(argv)
 
-    from mnist_core.preprocess import MAX_PIXELS, MAX_WORKING_SIDE, preprocess_file_bytes
+    from mnist_core.reading.preprocess import MAX_PIXELS, MAX_WORKING_SIDE, preprocess_file_bytes
 
     emit({
         "benchmark": "picture_reading",

@@ -102,10 +102,10 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     from bench.pendigits import canvas_json, filling_canvas, load_pendigits
-    from mnist_core import store
     from mnist_core.data import to_model_input
-    from mnist_core.inference import predict_probabilities, read_strokes, warm_up
-    from mnist_core.preprocess import (
+    from mnist_core.models import store
+    from mnist_core.reading.inference import predict_probabilities, read_strokes, warm_up
+    from mnist_core.reading.preprocess import (
         CANVAS_SIZE,
         DEFAULT_BRUSH_WIDTH,
         dot_size,

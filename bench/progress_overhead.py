@@ -34,7 +34,8 @@ from bench.common import default_mnist, emit  # noqa: E402
 POLLER = """
 import sys, time
 from pathlib import Path
-from mnist_core import jobs, runs
+from mnist_core import jobs
+from mnist_core.jobs import runs
 run_dir = Path(sys.argv[1])
 while True:
     runs.read_progress(run_dir)
@@ -55,9 +56,11 @@ def main(argv=None) -> int:
     from mnist_core.tfimport import import_keras_quietly
 
     keras = import_keras_quietly()
-    from mnist_core import keras_callbacks, runs
     from mnist_core.data import load_mnist, take_subset
-    from mnist_core.training import TrainConfig, build_compiled_model, make_dataset
+    from mnist_core.jobs import runs
+    from mnist_core.training import callbacks as keras_callbacks
+    from mnist_core.training.config import TrainConfig
+    from mnist_core.training.fit import build_compiled_model, make_dataset
 
     data = load_mnist(args.data or None)
     config = TrainConfig(arch=args.arch, epochs=args.epochs).resolved()

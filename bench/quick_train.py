@@ -3,7 +3,7 @@ and the Train page's "Quick run" (5,000 images, 2 epochs) with the same seeds.
 
 The preset is the ``quick_cnn`` registry entry with its own defaults, which is
 what a user gets by choosing it on the Train page and pressing Train. The quick
-run is ``mnist_core.training.QUICK_RUN``, what the "Quick run" button trains.
+run is ``mnist_core.training.config.QUICK_RUN``, what the "Quick run" button trains.
 Training time is the wall time of ``model.fit`` (data loading, the batch-norm
 measurement and the final evaluations excluded); the test accuracy is on the
 10,000 MNIST test images, the validation accuracy that of the finished model on its
@@ -34,10 +34,11 @@ def main(argv=None) -> int:
     parser.add_argument("--data", default=str(default_mnist() or ""), help="mnist.npz")
     args = parser.parse_args(argv)
 
-    from mnist_core.architectures import get_architecture
     from mnist_core.data import load_mnist
+    from mnist_core.models.architectures import get_architecture
     from mnist_core.tfimport import import_keras_quietly
-    from mnist_core.training import QUICK_RUN, TrainConfig, train
+    from mnist_core.training.config import QUICK_RUN, TrainConfig
+    from mnist_core.training.fit import train
 
     import_keras_quietly()
     data = load_mnist(args.data or None)

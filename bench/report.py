@@ -179,8 +179,8 @@ def section_overhead(result: dict) -> list[str]:
 
 
 def section_cv() -> list[str]:
-    from mnist_core.crossval import load_results, summarise
-    from mnist_core.runs import list_runs
+    from mnist_core.jobs.runs import list_runs
+    from mnist_core.training.crossval import load_results, summarise
 
     runs_root = REPO_ROOT / "artifacts" / "runs"
     reference = None

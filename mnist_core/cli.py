@@ -28,26 +28,10 @@ def _quiet_tensorflow() -> None:
     import_keras_quietly()
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _float(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every command."""
-    from mnist_core.architectures import OPTIMIZERS, REGISTRY
+    from mnist_core.settings import add_arguments
+    from mnist_core.training.config import ARCH_DEFAULT, CVConfig, TrainConfig
 
     parser = argparse.ArgumentParser(
         prog="python -m mnist_core",
@@ -62,30 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train an architecture and save the model",
                                 description="Train one architecture on MNIST and save it under artifacts/models/. "
                                 "Options left out take the architecture's own defaults.")
-    train.add_argument("--arch", required=True, choices=list(REGISTRY), metavar="NAME",
-                       help=f"architecture: {', '.join(REGISTRY)}")
-    train.add_argument("--epochs", type=_positive_int, help="number of epochs")
-    train.add_argument("--batch-size", type=_positive_int, help="batch size")
-    train.add_argument("--lr", type=_float, dest="learning_rate", help="learning rate")
-    train.add_argument("--optimizer", choices=OPTIMIZERS, help="optimizer")
-    train.add_argument("--schedule", choices=("constant", "onecycle"), dest="lr_schedule",
-                       help="learning-rate schedule")
-    train.add_argument("--subset", type=_positive_int,
-                       help="train on this many images of the training set (quick runs)")
-    train.add_argument("--val-split", type=_float, default=0.1,
-                       help="fraction of the training images held out for validation (default 0.1)")
-    train.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    es = train.add_mutually_exclusive_group()
-    es.add_argument("--early-stopping", dest="early_stopping", action="store_true", default=None,
-                    help="stop when validation accuracy stops improving")
-    es.add_argument("--no-early-stopping", dest="early_stopping", action="store_false")
-    aug = train.add_mutually_exclusive_group()
-    aug.add_argument("--augment", dest="augment", action="store_true", default=None,
-                     help="random scale, shift and stroke thickness while training")
-    aug.add_argument("--no-augment", dest="augment", action="store_false")
-    train.add_argument("--pen-digits", action="store_true",
-                       help="also train on 5,000 synthetic pen-drawn 1s and 7s: plain and European-flagged 1s, "
-                            "plain and crossed 7s (scaled down with --subset)")
+    add_arguments(train, TrainConfig, default_text=ARCH_DEFAULT)
     train.add_argument("--name", help="name of the saved model (default: ARCH-DATE-TIME)")
     train.add_argument("--discard-if-stopped", action="store_true",
                        help="do not save a model when the run is stopped early")
@@ -94,23 +55,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_option(train)
     train.add_argument("--run-dir", type=Path, help="run folder for progress and status "
                        "(default: a new folder under artifacts/runs/)")
-    # Set by the app when it starts a job: the lock descriptors the job inherits.
-    train.add_argument("--lock-fds", type=_fd_list, help=argparse.SUPPRESS)
 
     cv = commands.add_parser(
         "cv", help="k-fold cross-validation of one or more architectures",
         description="Cross-validate architectures on the same seeded folds of the training set "
         "(scikit-learn KFold, shuffled). Options left out take each architecture's defaults.")
-    cv.add_argument("--arch", action="append", required=True, choices=list(REGISTRY), metavar="NAME",
-                    dest="archs", help="architecture (repeat for several)")
-    cv.add_argument("--folds", type=_positive_int, default=5, help="number of folds (default 5)")
-    cv.add_argument("--epochs", type=_positive_int, help="epochs per fold")
-    cv.add_argument("--batch-size", type=_positive_int, help="batch size")
-    cv.add_argument("--subset", type=_positive_int, help="cross-validate on this many training images")
-    cv.add_argument("--seed", type=int, default=1, help="seed of the folds and of training (default 1)")
+    add_arguments(cv, CVConfig, default_text="each architecture's")
     _add_data_option(cv)
     cv.add_argument("--run-dir", type=Path, help="run folder (default: a new folder under artifacts/runs/)")
-    cv.add_argument("--lock-fds", type=_fd_list, help=argparse.SUPPRESS)
+
+    # What the app starts: the job its run folder's config.json describes, with the
+    # locks the app hands over. Not listed in the help.
+    job = commands.add_parser("job", description="Run the job that RUN_DIR/config.json describes.")
+    job.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    job.add_argument("--lock-fds", type=_fd_list, help="the job lock's and the run's alive lock's descriptors")
 
     evaluate = commands.add_parser("evaluate", help="test accuracy and loss of a saved model",
                                    description="Evaluate a saved model on the 10,000 MNIST test images.")
@@ -171,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         "architectures": cmd_architectures,
         "train": cmd_train,
         "cv": cmd_cv,
+        "job": cmd_job,
         "evaluate": cmd_evaluate,
         "predict": cmd_predict,
         "models": cmd_models,
@@ -192,16 +151,17 @@ def main(argv: list[str] | None = None) -> int:
 
 def _user_error_message(exc: Exception) -> str | None:
     """The message for errors caused by input, None for real bugs (which keep their traceback)."""
-    from mnist_core.architectures import UnknownArchitecture
     from mnist_core.data import DataError
     from mnist_core.fileio import FileFormatError
     from mnist_core.jobs import JobError
-    from mnist_core.runs import RunNotFound
-    from mnist_core.store import StoreError
-    from mnist_core.training import ConfigError
+    from mnist_core.jobs.runs import RunNotFound
+    from mnist_core.jobs.spec import JobSpecError
+    from mnist_core.models.architectures import UnknownArchitecture
+    from mnist_core.models.store import StoreError
+    from mnist_core.training.config import ConfigError
 
     if isinstance(exc, (CliError, DataError, StoreError, ConfigError, UnknownArchitecture, FileFormatError,
-                        JobError, RunNotFound)):
+                        JobError, JobSpecError, RunNotFound)):
         return str(exc)
     return None
 
@@ -210,7 +170,7 @@ def _user_error_message(exc: Exception) -> str | None:
 
 
 def cmd_architectures(args, argv) -> int:
-    from mnist_core.architectures import REGISTRY, count_params
+    from mnist_core.models.architectures import REGISTRY, count_params
 
     rows = [("name", "parameters", "defaults", "description")]
     for arch in REGISTRY.values():
@@ -229,46 +189,46 @@ def _print_table(rows: list[tuple]) -> None:
 
 
 def cmd_train(args, argv) -> int:
-    from mnist_core import store
-    from mnist_core.training import TrainConfig
+    from mnist_core.jobs.spec import TrainingJob, with_data
+    from mnist_core.jobs.worker import run_new_job
+    from mnist_core.settings import from_arguments
+    from mnist_core.training.config import TrainConfig
 
-    config = TrainConfig(
-        arch=args.arch, epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer,
-        learning_rate=args.learning_rate, val_split=args.val_split, subset=args.subset,
-        seed=args.seed, early_stopping=args.early_stopping, augment=args.augment,
-        lr_schedule=args.lr_schedule, pen_digits=args.pen_digits,
-    )
-    errors = config.problems()
-    if errors:
-        raise CliError("; ".join(errors))
-    # An empty --name is refused (validate_name says so), not taken for "no name given".
-    name = args.name if args.name is not None else _default_model_name(args.arch)
-    store.validate_name(name)
-    if store.model_exists(name):
-        raise CliError(f"a model called {name!r} already exists; choose another --name")
-    command = shlex.join(["python", "-m", "mnist_core", *argv])
-
-    from mnist_core.jobs.worker import run_training_job
-
-    return run_training_job(
-        config, name=name, data_path=args.data, run_dir=args.run_dir, command=command,
-        save_if_stopped=not args.discard_if_stopped, set_default=args.set_default,
-        verbose=1 if sys.stdout.isatty() else 2, inherited_fds=args.lock_fds,
-    )
+    config = from_arguments(TrainConfig, args)
+    # An empty --name is refused (as invalid), not taken for "no name given".
+    name = args.name if args.name is not None else _default_model_name(config.arch)
+    job = with_data(TrainingJob(config, name, save_if_stopped=not args.discard_if_stopped,
+                                set_default=args.set_default), args.data)
+    problems = job.problems()
+    if problems:
+        raise CliError("; ".join(problems))
+    return run_new_job(job, run_dir=args.run_dir, command=shlex.join(["python", "-m", "mnist_core", *argv]),
+                       verbose=_keras_verbosity())
 
 
 def cmd_cv(args, argv) -> int:
-    from mnist_core.crossval import CVConfig
-    from mnist_core.jobs.worker import run_cv_job
+    from mnist_core.jobs.spec import CrossValidationJob, with_data
+    from mnist_core.jobs.worker import run_new_job
+    from mnist_core.settings import from_arguments
+    from mnist_core.training.config import CVConfig
 
-    config = CVConfig(archs=tuple(args.archs), folds=args.folds, epochs=args.epochs,
-                      batch_size=args.batch_size, subset=args.subset, seed=args.seed)
-    errors = config.problems()
-    if errors:
-        raise CliError("; ".join(errors))
-    return run_cv_job(config, data_path=args.data, run_dir=args.run_dir,
-                      command=shlex.join(["python", "-m", "mnist_core", *argv]),
-                      verbose=1 if sys.stdout.isatty() else 2, inherited_fds=args.lock_fds)
+    job = with_data(CrossValidationJob(from_arguments(CVConfig, args)), args.data)
+    problems = job.problems()
+    if problems:
+        raise CliError("; ".join(problems))
+    return run_new_job(job, run_dir=args.run_dir, command=shlex.join(["python", "-m", "mnist_core", *argv]),
+                       verbose=_keras_verbosity())
+
+
+def cmd_job(args, argv) -> int:
+    from mnist_core.jobs.worker import run_job
+
+    return run_job(args.run_dir, inherited_fds=args.lock_fds, verbose=_keras_verbosity())
+
+
+def _keras_verbosity() -> int:
+    # A progress bar for a person at a terminal, one line per epoch for a log file.
+    return 1 if sys.stdout.isatty() else 2
 
 
 def _default_model_name(arch: str) -> str:
@@ -278,9 +238,9 @@ def _default_model_name(arch: str) -> str:
 
 
 def cmd_evaluate(args, argv) -> int:
-    from mnist_core import store
     from mnist_core.data import load_mnist
-    from mnist_core.evaluation import evaluate_saved_model
+    from mnist_core.models import store
+    from mnist_core.models.evaluation import evaluate_saved_model
 
     name = store.resolve_model_name(args.model)
     store.read_metadata(name)  # a missing or broken model says so before MNIST is loaded
@@ -298,9 +258,9 @@ def cmd_evaluate(args, argv) -> int:
 
 
 def cmd_predict(args, argv) -> int:
-    from mnist_core import store
-    from mnist_core.inference import predict_probabilities
-    from mnist_core.preprocess import ImageError, NothingToRead, preprocess_file_bytes
+    from mnist_core.models import store
+    from mnist_core.reading.inference import predict_probabilities
+    from mnist_core.reading.preprocess import ImageError, NothingToRead, preprocess_file_bytes
 
     name = store.resolve_model_name(args.model)
     model = store.load_model(name)
@@ -324,7 +284,7 @@ def cmd_predict(args, argv) -> int:
 
 
 def cmd_models(args, argv) -> int:
-    from mnist_core import store
+    from mnist_core.models import store
 
     if args.set_default:
         store.set_default_model(args.set_default)

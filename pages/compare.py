@@ -1,19 +1,22 @@
 """Compare architectures by k-fold cross-validation."""
 
+from dataclasses import replace
+
 import streamlit as st
 
-from mnist_core import jobs, progress
-from mnist_core.architectures import REGISTRY
+from mnist_core import jobs
 from mnist_core.charts import cv_box_plot, cv_learning_curves, training_curves
-from mnist_core.crossval import CVConfig, CVResults, load_results, summarise
+from mnist_core.jobs import progress
+from mnist_core.settings import declaration
+from mnist_core.training.config import CVConfig
+from mnist_core.training.crossval import CVResults, load_results, summarise
 from ui import require_entrypoint
 from ui.jobs import STATE_LABELS, failure_details, progress_bar, show_followed_run, start_and_follow, stop_button
+from ui.settings import setting_input, settings_inputs
 
 require_entrypoint()
 
 RUN_KEY = "compare_run_id"
-DEFAULT = "each architecture's default"
-SIZES = {"All 60,000 images": None, "30,000 images": 30000, "10,000 images": 10000, "5,000 images": 5000}
 QUICK = dict(subset=10000, folds=3, epochs=2)
 
 st.title("Compare architectures")
@@ -104,29 +107,23 @@ show_followed_run("cv", RUN_KEY, render_job)
 # --- A new comparison -------------------------------------------------------------
 
 st.subheader("New comparison")
-archs = st.multiselect("Architectures", list(REGISTRY), default=["baseline_cnn", "deeper_cnn"], key="cv_archs")
-left, middle, right = st.columns(3)
-folds = left.number_input("Folds (k)", min_value=2, max_value=10, value=5, step=1, key="cv_folds")
-epochs = middle.selectbox("Epochs per fold", [DEFAULT, 1, 2, 3, 5, 10, 20], key="cv_epochs")
-batch_size = right.selectbox("Batch size", [DEFAULT, 32, 64, 128, 256], key="cv_batch")
-size_label = left.selectbox("Training-set size", list(SIZES), key="cv_size")
-seed = middle.number_input("Seed (the folds and training)", min_value=0, value=1, step=1, key="cv_seed")
+# The widgets come from CVConfig's declarations (mnist_core/training/config.py).
+archs = setting_input(st, declaration(CVConfig, "archs"), ("baseline_cnn", "deeper_cnn"), key="cv_archs")
+form = settings_inputs(CVConfig, CVConfig(archs=archs).to_dict(), key=lambda setting: f"cv_{setting}",
+                       skip=("archs",))
+config = CVConfig(archs=archs, **form.values)
 
 
 def start(config: CVConfig) -> None:
     start_and_follow(lambda: jobs.start_cross_validation(config), RUN_KEY)
 
 
-config = CVConfig(archs=tuple(archs), folds=int(folds), epochs=None if epochs == DEFAULT else int(epochs),
-                  batch_size=None if batch_size == DEFAULT else int(batch_size), subset=SIZES[size_label],
-                  seed=int(seed))
 run_col, quick_col, _ = st.columns([1.3, 3.4, 1.1])
 if run_col.button("Run cross-validation", type="primary", icon=":material/play_arrow:", key="cv-start"):
     start(config)
 if quick_col.button(f"Quick comparison: {QUICK['subset']:,} images, {QUICK['folds']} folds, "
                     f"{QUICK['epochs']} epochs", icon=":material/bolt:", key="cv-quick"):
-    start(CVConfig(archs=tuple(archs), folds=QUICK["folds"], epochs=QUICK["epochs"], subset=QUICK["subset"],
-                   batch_size=config.batch_size, seed=config.seed))
+    start(replace(config, **QUICK))
 
 
 # --- Results ----------------------------------------------------------------------

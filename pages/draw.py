@@ -5,9 +5,9 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from mnist_core import store
 from mnist_core.charts import probability_bars
-from mnist_core.preprocess import (
+from mnist_core.models import store
+from mnist_core.reading.preprocess import (
     CANVAS_SIZE,
     DEFAULT_BRUSH_WIDTH,
     MAX_UPLOAD_MB,
@@ -113,7 +113,7 @@ def show_reading(model_name: str, drawing: Drawing | None, reading_area, details
     """Read the drawing with the model: the prediction and its confidence in
     ``reading_area`` (beside the drawing), the 28x28 image the model saw and all ten
     probabilities in ``details_area``."""
-    from mnist_core.inference import read_picture, read_strokes
+    from mnist_core.reading.inference import read_picture, read_strokes
 
     with reading_area:
         try:

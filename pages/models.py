@@ -3,7 +3,9 @@ the default, rename, delete."""
 
 import streamlit as st
 
-from mnist_core import jobs, runs, store
+from mnist_core import jobs
+from mnist_core.jobs import runs
+from mnist_core.models import store
 from ui import require_entrypoint
 from ui.models import MODEL_KEY, choose_model_next_run
 from ui.text import megabytes

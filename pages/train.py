@@ -1,24 +1,25 @@
 """Train an architecture in the background and watch its curves live."""
 
 import time
+from dataclasses import replace
 
 import streamlit as st
 
-from mnist_core import jobs, progress, runs, store
-from mnist_core.architectures import OPTIMIZERS, REGISTRY, count_params, get_architecture, layer_table
+from mnist_core import jobs
 from mnist_core.charts import training_curves
-from mnist_core.runs import RunState
-from mnist_core.training import QUICK_RUN, SCHEDULES, TrainConfig, describe_settings
+from mnist_core.jobs import progress, runs
+from mnist_core.jobs.runs import RunState
+from mnist_core.models import store
+from mnist_core.models.architectures import REGISTRY, count_params, get_architecture, layer_table
+from mnist_core.settings import declaration
+from mnist_core.training.config import QUICK_RUN, TrainConfig, describe_settings
 from ui import require_entrypoint
 from ui.jobs import STATE_LABELS, failure_details, progress_bar, show_followed_run, start_and_follow, stop_button
+from ui.settings import settings_inputs
 
 require_entrypoint()
 
 RUN_KEY = "train_run_id"
-QUICK_PRESET = QUICK_RUN.arch
-QUICK_SUBSET, QUICK_EPOCHS = QUICK_RUN.subset, QUICK_RUN.epochs
-SIZES = {"All 60,000 images": None, "30,000 images": 30000, "10,000 images": 10000,
-         f"{QUICK_SUBSET:,} images (quick)": QUICK_SUBSET}
 
 st.title("Train")
 st.caption("Training runs as a background job: switch pages, reload or open another tab, "
@@ -89,8 +90,8 @@ run_id = show_followed_run("train", RUN_KEY, render_job)
 
 st.subheader("New training run")
 # The quick preset first: pressing Train straight away gives a 99% model in about a minute.
-st.session_state.setdefault("train_arch", QUICK_PRESET if QUICK_PRESET in REGISTRY else next(iter(REGISTRY)))
-arch_name = st.selectbox("Architecture", list(REGISTRY), key="train_arch",
+st.session_state.setdefault("train_arch", QUICK_RUN.arch)
+arch_name = st.selectbox(declaration(TrainConfig, "arch").label, list(REGISTRY), key="train_arch",
                          format_func=lambda name: f"{name}: {REGISTRY[name].description}")
 arch = get_architecture(arch_name)
 params, layers = describe(arch_name)
@@ -98,33 +99,14 @@ st.caption(f"{params:,} parameters · from: {arch.source}")
 with st.expander("Layers (Keras summary)"):
     st.dataframe(layers, hide_index=True, width="stretch")
 
-# Widget keys carry the architecture, so each one starts from its own defaults.
-k = f"{arch_name}"
-left, middle, right = st.columns(3)
-epochs = left.number_input("Epochs", min_value=0, max_value=1000, value=arch.epochs, step=1, key=f"epochs-{k}")
-batch_size = middle.number_input("Batch size", min_value=0, value=arch.batch_size, step=1, key=f"batch-{k}")
-optimizer = right.selectbox("Optimizer", OPTIMIZERS, index=OPTIMIZERS.index(arch.optimizer), key=f"opt-{k}")
-learning_rate = left.number_input("Learning rate", value=float(arch.learning_rate), format="%.5f",
-                                  step=0.0001, key=f"lr-{k}")
-schedule = middle.selectbox("Learning-rate schedule", SCHEDULES, index=SCHEDULES.index(arch.lr_schedule),
-                            key=f"schedule-{k}", help="onecycle: warm up, then cosine decay to almost zero.")
-val_split = right.slider("Validation split", 0.0, 0.5, 0.1, 0.05, key=f"val-{k}",
-                         help="Fraction of the training images held out to validate each epoch.")
-size_label = left.selectbox("Training-set size", list(SIZES), key=f"size-{k}")
-seed = middle.number_input("Seed", min_value=0, value=1, step=1, key=f"seed-{k}")
-st.session_state.setdefault(f"name-{k}", f"{arch_name}-{time.strftime('%m%d-%H%M')}")
-name = right.text_input("Model name", key=f"name-{k}", help=store.NAME_RULE)
-checks = st.columns(4)
-early_stopping = checks[0].checkbox("Early stopping", value=arch.early_stopping, key=f"es-{k}",
-                                    help="Stop when validation accuracy has not improved for "
-                                    f"{arch.early_stopping_patience} epochs; keep the best epoch.")
-augment = checks[1].checkbox("Data augmentation", value=arch.augment, key=f"aug-{k}",
-                             help="Random scale, shift and stroke thickness per image (rotation and shear are in "
-                             "mnist_core/augment.py, off by default: they hurt on real handwriting).")
-pen_digits = checks[2].checkbox("Pen-drawn 1s and 7s", value=False, key=f"pen-{k}",
-                                help="Also train on 5,000 synthetic pen-drawn 1s and 7s, plain and European "
-                                "style (flagged 1s, crossed 7s), so that a flagged 1 drawn here is not read as 7.")
-save_if_stopped = checks[3].checkbox("Save the model if I stop early", value=True, key=f"keep-{k}")
+# Widget keys carry the architecture, so each one starts from its own defaults. The
+# widgets come from TrainConfig's declarations (mnist_core/training/config.py).
+form = settings_inputs(TrainConfig, TrainConfig(arch=arch_name).resolved().to_dict(),
+                       key=lambda setting: f"{setting}-{arch_name}", skip=("arch",))
+st.session_state.setdefault(f"name-{arch_name}", f"{arch_name}-{time.strftime('%m%d-%H%M')}")
+name = form.next_cell.text_input("Model name", key=f"name-{arch_name}", help=store.NAME_RULE)
+save_if_stopped = form.next_switch.checkbox("Save the model if I stop early", value=True,
+                                            key=f"keep-{arch_name}")
 
 
 def start(config: TrainConfig, model_name: str) -> None:
@@ -132,20 +114,14 @@ def start(config: TrainConfig, model_name: str) -> None:
                      RUN_KEY)
 
 
-config = TrainConfig(
-    arch=arch_name, epochs=int(epochs), batch_size=int(batch_size), optimizer=optimizer,
-    learning_rate=float(learning_rate), val_split=float(val_split), subset=SIZES[size_label],
-    seed=int(seed), early_stopping=early_stopping, augment=augment, lr_schedule=schedule,
-    pen_digits=pen_digits,
-)
+config = TrainConfig(arch=arch_name, **form.values)
 train_col, quick_col, _ = st.columns([1, 2, 3])
 if train_col.button("Train", type="primary", icon=":material/play_arrow:", key="train-start"):
     start(config, name)
-if quick_col.button(f"Quick run: {QUICK_SUBSET:,} images, {QUICK_EPOCHS} epochs", icon=":material/bolt:",
+if quick_col.button(f"Quick run: {QUICK_RUN.subset:,} images, {QUICK_RUN.epochs} epochs", icon=":material/bolt:",
                     key="train-quick"):
-    quick = TrainConfig(**{**config.to_dict(), "subset": QUICK_SUBSET, "epochs": QUICK_EPOCHS,
-                           "early_stopping": QUICK_RUN.early_stopping})
-    start(quick, name)
+    start(replace(config, subset=QUICK_RUN.subset, epochs=QUICK_RUN.epochs, early_stopping=QUICK_RUN.early_stopping),
+          name)
 
 
 # --- Previous runs ----------------------------------------------------------------

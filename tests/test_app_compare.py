@@ -10,10 +10,12 @@ import shutil
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mnist_core import jobs, paths, runs
+from mnist_core import jobs, paths
 from mnist_core.charts import cv_learning_curves
-from mnist_core.crossval import CVConfig, CVResults, FoldResult, run_cross_validation, save_results
 from mnist_core.fileio import write_json_atomic
+from mnist_core.jobs import runs
+from mnist_core.training.config import CVConfig
+from mnist_core.training.crossval import CVResults, FoldResult, run_cross_validation, save_results
 from tests.conftest import REPO_ROOT, SHIPPED_ARTIFACTS
 from tests.helpers import wait_until_done
 
@@ -37,6 +39,7 @@ def compare_page(tiny_npz, monkeypatch) -> AppTest:
 def stored_run(tiny_data):
     config = CVConfig(archs=("baseline_cnn", "lenet_tanh"), folds=2, epochs=1, batch_size=20, subset=200)
     run_dir = runs.create_run("cv", config.to_dict(), "cv-stored")
+    runs.write_status(run_dir, state="running")
     run_cross_validation(config, tiny_data, run_dir=run_dir)
     runs.write_status(run_dir, state="finished")
     return run_dir
@@ -73,7 +76,7 @@ def test_a_tiny_run_from_the_page(compare_page):
     compare_page.multiselect(key="cv_archs").set_value(["lenet_tanh"]).run()
     compare_page.number_input(key="cv_folds").set_value(2)
     compare_page.selectbox(key="cv_epochs").set_value(1)
-    compare_page.selectbox(key="cv_batch").set_value(32).run()
+    compare_page.selectbox(key="cv_batch_size").set_value(32).run()
     compare_page.button(key="cv-start").click().run()
     assert not compare_page.exception and not compare_page.error
     (job,) = jobs.list_jobs(kind="cv")
@@ -103,7 +106,8 @@ def write_cv_run(run_id: str, folds: int = 3, archs: tuple[str, ...] = ("baselin
     run_dir = paths.runs_dir() / run_id
     run_dir.mkdir(parents=True)
     write_json_atomic(run_dir / runs.CONFIG_FILE, {"schema": runs.SCHEMA, "kind": "cv", "config": config.to_dict()})
-    runs.write_status(run_dir, state=state)
+    for written in ("queued", "running", state)[:("queued", "running", state).index(state) + 1]:
+        runs.write_status(run_dir, state=written)  # as a job writes them
     save_results(run_dir, CVResults(
         config, [5000 // folds] * folds,
         {arch: [FoldResult(fold, 0.97 + fold / 1000, 0.1, 1.0, 3, history(fold)) for fold in range(1, folds + 1)]

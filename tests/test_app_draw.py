@@ -106,8 +106,8 @@ def test_a_file_that_is_not_a_picture_gets_one_message_and_leaves_the_uploader_e
 
 
 def test_a_failed_model_is_read_with_a_warning(isolated_artifacts):
-    from mnist_core import store
-    from mnist_core.architectures import get_architecture
+    from mnist_core.models import store
+    from mnist_core.models.architectures import get_architecture
 
     store.save_model(get_architecture("lenet_tanh").build(), "junk", {"arch": "lenet_tanh", "test_accuracy": 0.11})
     app = _draw_page()
@@ -118,8 +118,8 @@ def test_a_failed_model_is_read_with_a_warning(isolated_artifacts):
 def test_a_model_keras_refuses_gives_a_message_not_a_traceback(isolated_artifacts, monkeypatch):
     import keras
 
-    from mnist_core import store
-    from mnist_core.architectures import get_architecture
+    from mnist_core.models import store
+    from mnist_core.models.architectures import get_architecture
 
     store.save_model(get_architecture("lenet_tanh").build(), "refused", {"arch": "lenet_tanh", "test_accuracy": 0.9})
 

@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mnist_core import evaluation as evaluation_module
-from mnist_core import store
-from mnist_core.evaluation import evaluate_saved_model
+from mnist_core.models import evaluation as evaluation_module
+from mnist_core.models import store
+from mnist_core.models.evaluation import evaluate_saved_model
 from tests.conftest import REPO_ROOT
 
 
 @pytest.fixture
 def page(tiny_npz, monkeypatch):
-    from mnist_core.architectures import get_architecture
+    from mnist_core.models.architectures import get_architecture
 
     # An untrained model: it gets most of the 200 test images wrong, so there are pages.
     store.save_model(get_architecture("lenet_tanh").build(), "untrained", {"arch": "lenet_tanh"})

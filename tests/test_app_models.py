@@ -7,14 +7,14 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mnist_core import store
+from mnist_core.models import store
 from tests.conftest import REPO_ROOT
 
 
 @pytest.fixture
 def three_models(isolated_artifacts):
     """A good default, a better one, a failed one and a broken one."""
-    from mnist_core.architectures import get_architecture
+    from mnist_core.models.architectures import get_architecture
 
     model = get_architecture("lenet_tanh").build()
     store.save_model(model, "good", {"arch": "lenet_tanh", "test_accuracy": 0.97, "run_id": "gone"})
@@ -111,7 +111,7 @@ def test_delete_asks_first_and_names_the_next_default(three_models):
 
 
 def test_deleting_the_only_usable_model_warns_that_nothing_will_read(isolated_artifacts):
-    from mnist_core.architectures import get_architecture
+    from mnist_core.models.architectures import get_architecture
 
     store.save_model(get_architecture("lenet_tanh").build(), "only", {"arch": "lenet_tanh", "test_accuracy": 0.9})
     app = _models_page()

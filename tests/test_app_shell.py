@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mnist_core import store
+from mnist_core.models import store
 from tests.conftest import REPO_ROOT
 
 APP = str(REPO_ROOT / "app.py")
@@ -24,7 +24,7 @@ def test_no_models_says_how_to_get_one():
 
 @pytest.fixture
 def two_models():
-    from mnist_core.architectures import get_architecture
+    from mnist_core.models.architectures import get_architecture
 
     model = get_architecture("lenet_tanh").build()
     store.save_model(model, "first", {"arch": "lenet_tanh", "test_accuracy": 0.9876})

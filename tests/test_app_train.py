@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mnist_core import jobs, store
+from mnist_core import jobs
+from mnist_core.models import store
 from tests.conftest import REPO_ROOT
 from tests.helpers import wait_until_done
 
@@ -28,31 +29,53 @@ def _set_form(app: AppTest, arch: str, **values) -> None:
 
 
 def values_kind(key: str) -> str:
-    return {"epochs": "number_input", "batch": "number_input", "lr": "number_input", "seed": "number_input",
-            "name": "text_input", "size": "selectbox", "aug": "checkbox", "es": "checkbox"}[key]
+    return {"epochs": "number_input", "batch_size": "number_input", "learning_rate": "number_input",
+            "seed": "number_input", "name": "text_input", "subset": "selectbox", "augment": "checkbox",
+            "early_stopping": "checkbox"}[key]
 
 
 def test_form_is_prefilled_with_the_architecture_defaults(train_page):
     _set_form(train_page, "simple_cnn")
     numbers = {w.key: w.value for w in train_page.number_input}
-    assert numbers["epochs-simple_cnn"] == 12 and numbers["batch-simple_cnn"] == 128
-    assert numbers["lr-simple_cnn"] == pytest.approx(1.0)
-    assert train_page.selectbox(key="opt-simple_cnn").value == "adadelta"
+    assert numbers["epochs-simple_cnn"] == 12 and numbers["batch_size-simple_cnn"] == 128
+    assert numbers["learning_rate-simple_cnn"] == pytest.approx(1.0)
+    assert train_page.selectbox(key="optimizer-simple_cnn").value == "adadelta"
     assert "225,034 parameters" in " ".join(c.value for c in train_page.caption)
 
 
+def test_every_declared_setting_has_its_widget(train_page):
+    from mnist_core.settings import declared
+    from mnist_core.training.config import TrainConfig
+
+    _set_form(train_page, "lenet_tanh")
+    widgets = {w.key: w for kind in ("number_input", "selectbox", "slider", "checkbox")
+               for w in train_page.main.get(kind)}
+    defaults = TrainConfig(arch="lenet_tanh").resolved()
+    for item, spec in declared(TrainConfig):
+        if item.name == "arch":
+            continue
+        widget = widgets[f"{item.name}-lenet_tanh"]
+        assert widget.label == spec.label
+        expected = getattr(defaults, item.name)
+        assert widget.value == (pytest.approx(expected) if spec.type is float else expected)
+
+
 def test_bad_settings_are_refused_in_the_form(train_page):
-    _set_form(train_page, "mlp", epochs=0, lr=0.0, name="../escape")
+    # The widgets hold the declared bounds (epochs 1-1000) themselves; what only the
+    # whole config can judge (a batch bigger than the training set) is refused on Train.
+    epochs = train_page.number_input(key="epochs-quick_cnn")
+    assert (epochs.min, epochs.max) == (1, 1000)
+    _set_form(train_page, "mlp", batch_size=100_000, learning_rate=0.0, name="../escape")
     train_page.button(key="train-start").click().run()
     assert not train_page.exception
     message = " ".join(error.value for error in train_page.error)
-    assert "epochs must be" in message and "learning rate must be" in message
+    assert "batch size must be" in message and "learning rate must be" in message
     assert "invalid model name" in message
     assert jobs.list_jobs() == []
 
 
 def test_a_taken_name_is_refused(train_page):
-    from mnist_core.architectures import get_architecture
+    from mnist_core.models.architectures import get_architecture
 
     store.save_model(get_architecture("mlp").build(), "taken", {"arch": "mlp", "test_accuracy": 0.1})
     _set_form(train_page, "mlp", name="taken")
@@ -78,7 +101,7 @@ def test_a_tiny_job_runs_and_its_result_is_shown(train_page):
 
 
 def test_a_second_start_while_one_runs_is_refused_with_its_name(train_page, tiny_npz):
-    from mnist_core.training import TrainConfig
+    from mnist_core.training.config import TrainConfig
 
     running = jobs.start_training(TrainConfig(arch="baseline_cnn", epochs=200, batch_size=10, subset=600),
                                   "long-one", data_path=str(tiny_npz))
@@ -93,10 +116,11 @@ def test_a_second_start_while_one_runs_is_refused_with_its_name(train_page, tiny
 
 
 def _finished_run(**status) -> str:
-    from mnist_core import runs
-    from mnist_core.training import TrainConfig
+    from mnist_core.jobs import runs
+    from mnist_core.training.config import TrainConfig
 
     run_dir = runs.create_run("train", {**TrainConfig(arch="quick_cnn").to_dict(), "name": "m"}, "quick_cnn")
+    runs.write_status(run_dir, state="running")  # as a job writes it, before its end
     runs.write_status(run_dir, test_accuracy=0.1135, train_seconds=5.0, epochs_done=2, **status)
     return run_dir.name
 
@@ -127,7 +151,7 @@ def test_a_stopped_run_says_where_it_stopped(isolated_artifacts):
 
 
 def test_the_rerun_after_stop_already_says_stopping(tiny_npz, monkeypatch):
-    from mnist_core.training import TrainConfig
+    from mnist_core.training.config import TrainConfig
     from tests.helpers import wait_for
 
     run_id = jobs.start_training(TrainConfig(arch="baseline_cnn", epochs=200, batch_size=10, subset=600),

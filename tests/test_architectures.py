@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mnist_core.architectures import (
+from mnist_core.models.architectures import (
     OPTIMIZERS,
     REGISTRY,
     UnknownArchitecture,

@@ -7,15 +7,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mnist_core.architectures import REGISTRY, get_architecture
 from mnist_core.data import to_model_input
-from mnist_core.training import QUICK_RUN, QUICK_RUN_MIN_ACCURACY, TrainConfig, train
+from mnist_core.models.architectures import REGISTRY, get_architecture
+from mnist_core.training.config import QUICK_RUN, QUICK_RUN_MIN_ACCURACY, TrainConfig
+from mnist_core.training.fit import train
 
 
 def test_recalibration_sets_each_layer_to_the_statistics_of_its_inputs(tiny_data):
     import keras
 
-    from mnist_core.batch_norm import batch_norm_layers, recalibrate_batch_norm
+    from mnist_core.training.batch_norm import batch_norm_layers, recalibrate_batch_norm
 
     model = get_architecture("studio_cnn").build()
     layers = batch_norm_layers(model)
@@ -32,7 +33,7 @@ def test_recalibration_sets_each_layer_to_the_statistics_of_its_inputs(tiny_data
 def test_after_recalibration_inference_matches_batch_statistics(tiny_data):
     """The property that matters: a model in inference mode then computes what it
     computes with the statistics of a large batch, whatever its moving averages held."""
-    from mnist_core.batch_norm import batch_norm_layers, recalibrate_batch_norm
+    from mnist_core.training.batch_norm import batch_norm_layers, recalibrate_batch_norm
 
     model = get_architecture("quick_cnn").build()
     for layer in batch_norm_layers(model):  # moving averages far from the truth
@@ -52,7 +53,7 @@ def test_after_recalibration_inference_matches_batch_statistics(tiny_data):
 
 
 def test_a_model_without_batch_norm_is_left_as_it_is(tiny_data):
-    from mnist_core.batch_norm import recalibrate_batch_norm
+    from mnist_core.training.batch_norm import recalibrate_batch_norm
 
     model = get_architecture("baseline_cnn").build()
     weights = [w.copy() for w in model.get_weights()]

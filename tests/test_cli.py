@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mnist_core import runs, store
+from mnist_core.jobs import runs
+from mnist_core.models import store
 from tests.conftest import run_cli
 from tests.helpers import wait_until_done
 
@@ -202,7 +203,7 @@ def test_models_rename_and_delete_the_default(trained, tmp_path):
 
 def test_a_refused_start_leaves_no_run_folder_and_names_the_running_job(tiny_npz, isolated_artifacts):
     from mnist_core import jobs
-    from mnist_core.training import TrainConfig
+    from mnist_core.training.config import TrainConfig
 
     first = jobs.start_training(TrainConfig(arch="baseline_cnn", epochs=200, batch_size=10, subset=600),
                                 "holder", data_path=str(tiny_npz))

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from mnist_core import runs
-from mnist_core.crossval import (
-    CVConfig,
+from mnist_core.jobs import runs
+from mnist_core.training.config import CVConfig
+from mnist_core.training.crossval import (
     CVResults,
     fold_indices,
     load_results,

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from bench.pendigits import at_written_scale, canvas_json, filling_canvas, load_pendigits
-from mnist_core import store
-from mnist_core.inference import predict_probabilities
-from mnist_core.preprocess import (
+from mnist_core.models import store
+from mnist_core.reading.inference import predict_probabilities
+from mnist_core.reading.preprocess import (
     CANVAS_SIZE,
     DEFAULT_BRUSH_WIDTH,
     dot_size,

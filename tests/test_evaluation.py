@@ -8,10 +8,11 @@ import os
 import numpy as np
 import pytest
 
-from mnist_core import evaluation as evaluation_module
-from mnist_core import store
-from mnist_core.evaluation import evaluate_saved_model
-from mnist_core.training import TrainConfig, train
+from mnist_core.models import evaluation as evaluation_module
+from mnist_core.models import store
+from mnist_core.models.evaluation import evaluate_saved_model
+from mnist_core.training.config import TrainConfig
+from mnist_core.training.fit import train
 from tests.conftest import run_cli
 
 
@@ -20,7 +21,7 @@ def weak_model():
     """An untrained model: right about one time in ten, so there are mistakes of every kind."""
     import keras
 
-    from mnist_core.architectures import get_architecture
+    from mnist_core.models.architectures import get_architecture
 
     keras.utils.set_random_seed(5)
     return get_architecture("lenet_tanh").build()

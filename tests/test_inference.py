@@ -8,9 +8,9 @@ import weakref
 import numpy as np
 import pytest
 
-from mnist_core import store
-from mnist_core.architectures import REGISTRY, get_architecture
-from mnist_core.inference import _PREDICT_FUNCTIONS, predict_probabilities, warm_up
+from mnist_core.models import store
+from mnist_core.models.architectures import REGISTRY, get_architecture
+from mnist_core.reading.inference import _PREDICT_FUNCTIONS, predict_probabilities, warm_up
 from tests.conftest import SHIPPED_ARTIFACTS
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import signal
 import threading
-import time
 
 import pytest
 
-from mnist_core import jobs, runs, store
-from mnist_core.training import TrainConfig
+from mnist_core import jobs
+from mnist_core.jobs import runs
+from mnist_core.models import store
+from mnist_core.training.config import TrainConfig
 from tests.helpers import wait_for, wait_until_done
 
 
@@ -49,22 +50,6 @@ def test_a_job_passes_pen_digits_on_to_training(tiny_npz):
     metadata = store.read_metadata("pen-model")
     assert "--pen-digits" in metadata["command"] and metadata["config"]["pen_digits"] is True
     assert metadata["n_train"] == 270 and metadata["n_synthetic"] == 25  # 270/54000 of 5,000
-
-
-def test_runs_from_before_settings_were_recorded_take_them_from_their_model():
-    from mnist_core.architectures import get_architecture
-
-    run_dir = runs.create_run("train", {**QUICK.to_dict(), "epochs": None, "name": "old-model"}, "baseline_cnn")
-    runs.write_status(run_dir, state="finished", model="old-model")
-    assert jobs.get_job(run_dir.name).training_settings() is None  # its model is gone
-    resolved = QUICK.resolved().to_dict()
-    store.save_model(get_architecture("mlp").build(), "old-model",
-                     {"arch": "baseline_cnn", "run_id": "another-run", "config": resolved})
-    assert jobs.get_job(run_dir.name).training_settings() is None  # a model of that name, from another run
-    store.delete_model("old-model")
-    store.save_model(get_architecture("mlp").build(), "old-model",
-                     {"arch": "baseline_cnn", "run_id": run_dir.name, "config": resolved})
-    assert jobs.get_job(run_dir.name).training_settings() == resolved
 
 
 def test_stop_ends_the_job_and_keeps_what_it_has(tiny_npz):
@@ -166,36 +151,54 @@ def test_bad_settings_are_refused_before_anything_starts(tiny_npz):
     assert jobs.list_jobs() == []
 
 
-def test_sigkill_while_saving_leaves_no_half_written_model(tiny_npz, isolated_artifacts):
-    """Freeze the job the moment its temporary model file appears, kill it there,
-    and check that no model file (half or whole) is listed under the name."""
+# Saves a model in a process of its own that SIGKILLs itself at its Nth os.replace:
+# 1 is the model file moved into place, 2 its metadata. A kill lands exactly there,
+# every time (polling for the temporary file, as this test once did, can miss it).
+SAVE_AND_DIE = """
+import os, signal, sys
+from mnist_core.models import store
+from mnist_core.models.architectures import get_architecture
+
+model = get_architecture("mlp").build()
+real_replace, calls = os.replace, []
+
+def replace_or_die(source, target):
+    calls.append(target)
+    if len(calls) == int(sys.argv[1]):
+        os.kill(os.getpid(), signal.SIGKILL)
+    real_replace(source, target)
+
+os.replace = replace_or_die
+store.save_model(model, "half", {"arch": "mlp", "test_accuracy": 0.9})
+"""
+
+
+@pytest.mark.parametrize("killed_at_replace", [1, 2])
+def test_sigkill_while_saving_leaves_no_half_written_model(killed_at_replace, isolated_artifacts):
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO_ROOT
+
+    result = subprocess.run([sys.executable, "-c", SAVE_AND_DIE, str(killed_at_replace)], cwd=REPO_ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == -signal.SIGKILL, result.stderr
     models = isolated_artifacts / "models"
-    for attempt in range(5):
-        name = f"half-{attempt}"
-        run_id = jobs.start_training(QUICK, name, data_path=str(tiny_npz))
-        pid = wait_for(lambda run_id=run_id: jobs.get_job(run_id).status.get("pid"))
-        caught = False
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not caught:
-            if any(models.glob(".tmp-*.keras")):
-                os.kill(pid, signal.SIGSTOP)
-                caught = any(models.glob(".tmp-*.keras"))
-                os.kill(pid, signal.SIGKILL)
-                break
-            if not jobs.get_job(run_id).active:
-                break
-            time.sleep(0.0005)
-        wait_until_done(run_id)
-        if caught:
-            assert not (models / f"{name}.keras").exists() and not (models / f"{name}.json").exists()
-            assert name not in [info.name for info in store.list_models()[0]]
-            assert jobs.get_job(run_id).state == "interrupted"
-            return
-    pytest.fail("never caught the job while it was saving")
+    # Neither a half-written model nor one without its metadata is ever listed.
+    assert "half" not in [info.name for info in store.list_models()[0]]
+    assert not (models / "half.json").exists()
+    if killed_at_replace == 1:
+        assert not (models / "half.keras").exists()
+        (leftover,) = models.glob(".tmp-*")  # the killed save's temporary file, never read as a model
+        # The next job clears it when it starts (older than a running save could be).
+        assert store.remove_stale_temp_files(older_than=0) == [leftover.name]
+    else:
+        problems = store.list_models()[1]
+        assert any("half.keras: no metadata file" in problem for problem in problems)
 
 
 def test_run_states_and_their_transitions_are_one_table():
-    from mnist_core.runs import RunState
+    from mnist_core.jobs.runs import RunState
 
     every = {RunState.QUEUED, RunState.RUNNING, RunState.STOPPING, RunState.FINISHED, RunState.STOPPED,
              RunState.FAILED, RunState.INTERRUPTED}
@@ -209,3 +212,15 @@ def test_run_states_and_their_transitions_are_one_table():
     assert live("running", alive=False, stop_asked=True) == "interrupted"
     assert live("queued", alive=False, stop_asked=False) == "interrupted"
     assert live("finished", alive=False, stop_asked=True) == "finished"
+
+
+def test_status_writes_keep_to_the_transitions(tmp_path):
+    run_dir = runs.create_run("train", QUICK.to_dict(), "moves", runs_root=tmp_path)
+    with pytest.raises(runs.InvalidStateChange, match="queued cannot become finished"):
+        runs.write_status(run_dir, state="finished")  # a job runs before it ends
+    runs.write_status(run_dir, state="running")
+    runs.write_status(run_dir, state="stopped")
+    with pytest.raises(runs.InvalidStateChange, match="stopped cannot become running"):
+        runs.write_status(run_dir, state="running")  # a late write never revives an ended run
+    runs.write_status(run_dir, note="fields other than the state may still be added")
+    assert runs.read_status(run_dir)["state"] == "stopped"

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from bench.pendigits import canvas_json, render_like_canvas
-from mnist_core.preprocess import (
+from mnist_core.reading.preprocess import (
     DEFAULT_BRUSH_WIDTH,
     ImageError,
     NothingToRead,
@@ -335,7 +335,7 @@ def test_over_the_pixel_limit_the_message_says_the_real_limit():
 
 
 def test_the_file_size_limit_is_said_in_the_units_it_is_set_in():
-    from mnist_core import preprocess as preprocess_module
+    from mnist_core.reading import preprocess as preprocess_module
 
     assert preprocess_module.MAX_UPLOAD_BYTES == preprocess_module.MAX_UPLOAD_MB * 1024 * 1024 == 20 * 2**20
     with pytest.raises(ImageError) as info:
@@ -346,7 +346,7 @@ def test_the_file_size_limit_is_said_in_the_units_it_is_set_in():
 def test_streamlit_refuses_the_same_upload_size():
     import tomllib
 
-    from mnist_core.preprocess import MAX_UPLOAD_MB
+    from mnist_core.reading.preprocess import MAX_UPLOAD_MB
     from tests.conftest import REPO_ROOT
 
     config = tomllib.loads((REPO_ROOT / ".streamlit" / "config.toml").read_text())
@@ -401,7 +401,7 @@ def test_a_thin_pen_line_survives_the_shrinking():
 
 
 def test_stroke_width_work_is_bounded_whatever_the_picture_size():
-    from mnist_core.preprocess import STROKE_WORK_SIDE, normalise_stroke_width
+    from mnist_core.reading.preprocess import STROKE_WORK_SIDE, normalise_stroke_width
 
     ink = 1.0 - np.asarray(_seven_picture(1000, 200), np.float32) / 255  # strokes 200 px wide
     thinned = normalise_stroke_width(ink, target_width=40.0)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mnist_core import store
 from mnist_core.data import file_sha256
-from mnist_core.inference import predict_probabilities
+from mnist_core.models import store
+from mnist_core.reading.inference import predict_probabilities
 from tests.conftest import SHIPPED_ARTIFACTS, run_cli
 
 SHIPPED_MODELS = SHIPPED_ARTIFACTS / "models"

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from mnist_core import store
-from mnist_core.architectures import get_architecture
+from mnist_core.models import store
+from mnist_core.models.architectures import get_architecture
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mnist_core.synthetic import pen_drawn_ones_and_sevens
+from mnist_core.training.synthetic import pen_drawn_ones_and_sevens
 
 
 def test_the_set_holds_what_was_asked_in_order():

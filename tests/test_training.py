@@ -7,9 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from mnist_core import runs
-from mnist_core.architectures import REGISTRY
-from mnist_core.training import ConfigError, TrainConfig, make_dataset, train
+from mnist_core.jobs import runs
+from mnist_core.models.architectures import REGISTRY
+from mnist_core.training.config import ConfigError, TrainConfig
+from mnist_core.training.fit import make_dataset, train
 
 
 @pytest.mark.parametrize("name", sorted(REGISTRY))
@@ -113,8 +114,8 @@ def test_early_stopping_restores_the_best_epoch(tiny_data, tmp_path):
 def test_augmented_training_runs_and_changes_the_images(tiny_data):
     import tensorflow as tf
 
-    from mnist_core.augment import augment_batch
     from mnist_core.data import to_model_input
+    from mnist_core.training.augment import augment_batch
 
     images = to_model_input(tiny_data.x_train[:16])
     augmented = augment_batch(tf.constant(images), tf.random.Generator.from_seed(1)).numpy()
@@ -135,8 +136,8 @@ def test_pen_digits_are_added_to_the_training_images_only(tiny_data):
 def test_augmentation_with_every_range_at_zero_changes_nothing(tiny_data):
     import tensorflow as tf
 
-    from mnist_core.augment import AugmentSettings, augment_batch
     from mnist_core.data import to_model_input
+    from mnist_core.training.augment import AugmentSettings, augment_batch
 
     still = AugmentSettings(scale_range=(1, 1), max_shift_px=0, thickness_range=(0, 0),
                             max_rotation_deg=0, max_shear_deg=0)
@@ -148,8 +149,8 @@ def test_augmentation_with_every_range_at_zero_changes_nothing(tiny_data):
 def test_rotation_turns_the_image(tiny_data):
     import tensorflow as tf
 
-    from mnist_core.augment import AugmentSettings, augment_batch
     from mnist_core.data import to_model_input
+    from mnist_core.training.augment import AugmentSettings, augment_batch
 
     turn = AugmentSettings(scale_range=(1, 1), max_shift_px=0, thickness_range=(0, 0), max_rotation_deg=90)
     images = to_model_input(tiny_data.x_train[:32])
@@ -162,8 +163,8 @@ def test_rotation_turns_the_image(tiny_data):
 def test_augmentation_shifts_move_the_centre_of_mass(tiny_data):
     import tensorflow as tf
 
-    from mnist_core.augment import AugmentSettings, augment_batch
     from mnist_core.data import to_model_input
+    from mnist_core.training.augment import AugmentSettings, augment_batch
 
     shift_only = AugmentSettings(scale_range=(1, 1), max_shift_px=3, thickness_range=(0, 0))
     images = to_model_input(tiny_data.x_train[:64])
@@ -217,7 +218,7 @@ def test_defaults_come_from_the_architecture():
 
 
 def test_describe_settings_says_what_a_run_did():
-    from mnist_core.training import describe_settings
+    from mnist_core.training.config import describe_settings
 
     stored = {"arch": "studio_cnn", "epochs": None, "batch_size": None, "optimizer": None, "learning_rate": None,
               "subset": None, "augment": None, "lr_schedule": None, "name": "x", "save_if_stopped": True}
@@ -239,7 +240,7 @@ def test_describe_settings_says_what_a_run_did():
 
 
 def test_a_stopped_run_says_where_it_stopped(tiny_data, tmp_path):
-    from mnist_core import progress
+    from mnist_core.jobs import progress
 
     calls = []
 

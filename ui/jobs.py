@@ -11,8 +11,9 @@ import time
 
 import streamlit as st
 
-from mnist_core import jobs, progress
-from mnist_core.runs import RunState
+from mnist_core import jobs
+from mnist_core.jobs import progress
+from mnist_core.jobs.runs import RunState
 
 POLL_SECONDS = 1.0
 STATE_LABELS = {

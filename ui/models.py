@@ -6,7 +6,7 @@ import gc
 
 import streamlit as st
 
-from mnist_core import store
+from mnist_core.models import store
 
 MODEL_KEY = "model_name"
 NEXT_MODEL_KEY = "model_name_next"  # a choice made after the picker was drawn, for the next run
@@ -122,7 +122,7 @@ def load_model(name: str):
     saying nothing. Raises store.StoreError (ModelNotFound, CorruptModel) for a
     model that is gone or cannot be loaded: pages say so instead of failing.
     """
-    from mnist_core.inference import is_warm, warm_up
+    from mnist_core.reading.inference import is_warm, warm_up
 
     model = store.loaded_model(name)
     if model is not None and is_warm(model):
@@ -138,7 +138,7 @@ def evaluation_of(name: str):
     """(Evaluation, test images) for model ``name``, computed once per model file, or
     None after showing why MNIST could not be loaded."""
     from mnist_core.data import DataError, load_mnist
-    from mnist_core.evaluation import evaluate_saved_model
+    from mnist_core.models.evaluation import evaluate_saved_model
 
     try:
         with st.spinner("Loading MNIST..."):

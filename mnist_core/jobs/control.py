@@ -1,16 +1,17 @@
 """The app's side of jobs: start one, find it, follow it, stop it, delete it.
 
 ``start_training`` and ``start_cross_validation`` check the settings, take the
-store's job lock, make the run folder and launch ``python -m mnist_core ...`` as a
-process of its own (see ``mnist_core.jobs.worker`` for what runs there). Everything
-else here reads run folders: a page rerun, a second tab or a reloaded browser finds
-a job again through them and the job lock.
+store's job lock, write the run folder with the job's config.json (``spec``) and
+launch ``python -m mnist_core job RUN`` as a process of its own (``worker`` is what
+runs there). Everything else here reads run folders: a page rerun, a second tab or
+a reloaded browser finds a job again through them and the job lock.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import subprocess
 import sys
 import threading
@@ -19,8 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mnist_core import paths, runs
+import mnist_core.jobs.runs as runs
+from mnist_core import paths
 from mnist_core.data import MNIST_ENV_VAR
+from mnist_core.jobs.spec import CrossValidationJob, JobSpec, TrainingJob, with_data
+from mnist_core.training.config import CVConfig, TrainConfig
 
 JOB_LOCK_FILE = "job.lock"
 # How long a refused start waits for a job that has just taken the lock to write its run id.
@@ -139,24 +143,23 @@ def run_is_alive(run_dir: Path) -> bool:
 # --- Starting jobs: the app's side ------------------------------------------------
 
 
-def start_job(kind: str, cli_args: list[str], config: dict[str, Any], label: str,
-              runs_root: Path | None = None) -> str:
-    """Launch ``python -m mnist_core CLI_ARGS --run-dir RUN`` as a job; returns the run id.
+def start_job(spec: JobSpec, runs_root: Path | None = None) -> str:
+    """Write ``spec`` as a new run folder's config.json and launch
+    ``python -m mnist_core job RUN`` to run it; returns the run id.
 
     Raises JobBusy when another job is running, before anything is written. The
     job's stdout and stderr go to the run's log.txt; it runs in its own session,
     so it outlives the app's reruns (and the app itself).
     """
     root = runs_root or paths.runs_dir()
-    run_dir = root / runs.new_run_id(label)
+    run_dir = root / runs.new_run_id(spec.label)
     # The lock, then its owner, then the folder: a refused start leaves nothing, and
     # whoever is refused meanwhile is told the right run.
     job_lock = claim_job_lock(root)
     alive_lock = None
     try:
         job_lock.write_owner(run_dir.name)
-        command = ["python", "-m", "mnist_core", *cli_args]
-        runs.create_run(kind, config, label, command=command, path=run_dir)
+        runs.create_run(spec.kind, spec.to_dict(), spec.label, command=shlex.join(spec.command()), path=run_dir)
         alive_lock = FileLock(run_dir / runs.ALIVE_FILE)
         alive_lock.try_acquire()
         held = [job_lock.fd, alive_lock.fd]
@@ -165,8 +168,7 @@ def start_job(kind: str, cli_args: list[str], config: dict[str, Any], label: str
             env[MNIST_ENV_VAR] = str(Path(env[MNIST_ENV_VAR]).expanduser().resolve())
         with open(run_dir / runs.LOG_FILE, "ab") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "mnist_core", *cli_args, "--run-dir", str(run_dir),
-                 "--lock-fds", ",".join(map(str, held))],
+                [sys.executable, "-m", "mnist_core", "job", str(run_dir), "--lock-fds", ",".join(map(str, held))],
                 cwd=paths.REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log,
                 stderr=subprocess.STDOUT, pass_fds=held, start_new_session=True,
             )
@@ -183,49 +185,30 @@ def start_job(kind: str, cli_args: list[str], config: dict[str, Any], label: str
             alive_lock.close()
 
 
-def _options_given(*pairs: tuple[str, Any]) -> list[str]:
-    """``[flag, value, ...]`` for the (flag, value) pairs whose value is set: options
-    left out take the architecture's defaults in the job."""
-    args = []
-    for flag, value in pairs:
-        if value is not None:
-            args += [flag, str(value)]
-    return args
+def _checked(spec: JobSpec) -> JobSpec:
+    problems = spec.problems()
+    if problems:
+        raise JobError("; ".join(problems))
+    return spec
 
 
-def start_training(config, name: str, save_if_stopped: bool = True, data_path: str | None = None,
+def start_training(config: TrainConfig, name: str, save_if_stopped: bool = True, data_path: str | None = None,
                    runs_root: Path | None = None) -> str:
     """Check a training config and model name, then start the training job; returns its run id.
 
     Raises JobError (with every problem) for a config that cannot run or a name
     that is invalid or taken, and JobBusy when a job is already running.
     """
-    from mnist_core import store
+    job = with_data(TrainingJob(config, name, save_if_stopped=save_if_stopped), data_path)
+    return start_job(_checked(job), runs_root=runs_root)
 
-    problems = config.problems()
-    try:
-        store.validate_name(name)
-        if store.model_exists(name):
-            problems.append(f"a model called {name!r} already exists; choose another name")
-    except store.InvalidModelName as error:
-        problems.append(str(error))
-    if problems:
-        raise JobError("; ".join(problems))
-    args = ["train", "--arch", config.arch, "--name", name, "--seed", str(config.seed),
-            "--val-split", str(config.val_split)]
-    args += _options_given(("--epochs", config.epochs), ("--batch-size", config.batch_size),
-                           ("--lr", config.learning_rate), ("--optimizer", config.optimizer),
-                           ("--schedule", config.lr_schedule), ("--subset", config.subset),
-                           ("--data", data_path and Path(data_path).resolve()))
-    for flag, value in (("early-stopping", config.early_stopping), ("augment", config.augment)):
-        if value is not None:
-            args.append(f"--{flag}" if value else f"--no-{flag}")
-    if config.pen_digits:
-        args.append("--pen-digits")
-    if not save_if_stopped:
-        args.append("--discard-if-stopped")
-    job_config = {**config.to_dict(), "name": name, "save_if_stopped": save_if_stopped}
-    return start_job("train", args, job_config, config.arch, runs_root=runs_root)
+
+def start_cross_validation(config: CVConfig, data_path: str | None = None, runs_root: Path | None = None) -> str:
+    """Check a CVConfig and start the cross-validation job; returns its run id.
+
+    Raises JobError for a config that cannot run, JobBusy when a job is running.
+    """
+    return start_job(_checked(with_data(CrossValidationJob(config), data_path)), runs_root=runs_root)
 
 
 # --- Reading jobs -----------------------------------------------------------------
@@ -248,28 +231,10 @@ class Job(runs.RunSummary):
         return runs.read_log_tail(self.path, lines)
 
     def training_settings(self) -> dict[str, Any] | None:
-        """The full config a training run used, every default filled in, or None if unknown.
-
-        Jobs record it when they start; for runs from before that, it is the config
-        saved with the run's model, when that model is still there.
-        """
-        if isinstance(self.status.get("settings"), dict):
-            return self.status["settings"]
-        model = self.status.get("model")
-        if not isinstance(model, str):
-            return None
-        from mnist_core import store
-
-        try:
-            # Asked first: read_metadata's not-found message reads every saved model to list them,
-            # and the Train page asks this for each earlier run on every rerun.
-            if not store.model_exists(model):
-                return None
-            metadata = store.read_metadata(model)
-        except store.StoreError:  # an invalid name, or unreadable metadata
-            return None
-        config = metadata.get("config")
-        return config if metadata.get("run_id") == self.run_id and isinstance(config, dict) else None
+        """The full config a training run used, every default filled in (the job records
+        it when it starts training), or None for a run that never got that far."""
+        settings = self.status.get("settings")
+        return settings if isinstance(settings, dict) else None
 
 
 def job_state(run_dir: Path, status: dict[str, Any]) -> str:
@@ -325,29 +290,3 @@ def delete_job(run_id: str, runs_root: Path | None = None) -> None:
     if job.active:
         raise JobError(f"run {run_id} is {job.state}; stop it before deleting it")
     runs.delete_run(run_id, runs_root)
-
-
-# --- Cross-validation jobs --------------------------------------------------------
-
-
-def start_cross_validation(config, data_path: str | None = None, runs_root: Path | None = None) -> str:
-    """Check a CVConfig and start the cross-validation job; returns its run id.
-
-    Raises JobError for a config that cannot run, JobBusy when a job is running.
-    """
-    problems = config.problems()
-    if problems:
-        raise JobError("; ".join(problems))
-    args = ["cv", "--folds", str(config.folds), "--seed", str(config.seed)]
-    for arch in config.archs:
-        args += ["--arch", arch]
-    args += _options_given(("--epochs", config.epochs), ("--batch-size", config.batch_size),
-                           ("--subset", config.subset), ("--data", data_path and Path(data_path).resolve()))
-    return start_job("cv", args, config.to_dict(), cv_label(config), runs_root=runs_root)
-
-
-def cv_label(config) -> str:
-    """The label in a cross-validation run's id: its architectures."""
-    return "cv-" + "-".join(config.archs)[:40]
-
-

@@ -1,4 +1,9 @@
-"""The job's own side: what runs inside ``python -m mnist_core train|cv`` as a job.
+"""The job's own side: what runs inside a job's process.
+
+That is ``python -m mnist_core job RUN`` for a job the app started (``control``
+wrote its run folder), or ``python -m mnist_core train|cv`` run from a terminal
+(``run_new_job`` writes the folder first). Either way the job reads what to do
+from the run folder's config.json and nothing else (``spec``).
 
 It holds the job lock (inherited from the app, or taken from a terminal) and the
 run's alive lock for as long as it works, turns SIGTERM and Ctrl-C into a stop
@@ -10,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -18,20 +24,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from mnist_core import paths, runs
-from mnist_core.jobs.control import FileLock, claim_job_lock, cv_label
+import mnist_core.jobs.runs as runs
+from mnist_core import paths
+from mnist_core.jobs.control import FileLock, claim_job_lock
+from mnist_core.jobs.spec import TRAIN, CrossValidationJob, JobSpec, TrainingJob, read_job_spec
 
 
 @contextlib.contextmanager
-def hold_job_locks(run_dir: Path, create_run: Callable[[], None],
+def hold_job_locks(run_dir: Path, create_run: Callable[[], None] | None,
                    inherited_fds: list[int] | None) -> Iterator[None]:
     """Hold the job lock and the run's alive lock for the body's duration.
 
     A job started by ``start_job`` inherited both (``inherited_fds``: the job lock's
     descriptor first) and its folder exists. Run from a terminal, it takes the
     store's job lock itself (JobBusy if another job holds it, with nothing
-    written), records ``run_dir``'s name as its owner, then calls ``create_run`` to
-    make the folder. Either way the locks go as soon as the work is done, not when
+    written), records ``run_dir``'s name as its owner, then calls ``create_run`` (if
+    given) to make the folder. Either way the locks go as soon as the work is done, not when
     the interpreter has finished exiting, so the next job can start at once.
     """
     if inherited_fds:
@@ -48,7 +56,8 @@ def hold_job_locks(run_dir: Path, create_run: Callable[[], None],
     alive_lock = None
     try:
         job_lock.write_owner(Path(run_dir).name)
-        create_run()
+        if create_run is not None:
+            create_run()
         alive_lock = FileLock(Path(run_dir) / runs.ALIVE_FILE)
         alive_lock.try_acquire()
         yield
@@ -61,39 +70,57 @@ def hold_job_locks(run_dir: Path, create_run: Callable[[], None],
 
 @dataclass
 class JobHandle:
-    """What the work inside ``job_lifecycle`` gets: its run folder and its stop check."""
+    """What the work of a job gets: its run folder and its stop check."""
 
     run_dir: Path
     should_stop: Callable[[], bool]
 
 
-@contextlib.contextmanager
-def job_lifecycle(kind: str, config: dict, label: str, command: str, run_dir: Path | None = None,
-                  inherited_fds: list[int] | None = None) -> Iterator[JobHandle]:
-    """The life of a job in its own process: hold the locks, make the run folder (a
-    new one under artifacts/runs unless ``run_dir`` is given), mark it running, and
-    mark it failed with the error if the body raises.
+def run_job(run_dir: Path, inherited_fds: list[int] | None = None, verbose: int = 2) -> int:
+    """Run the job that ``start_job`` wrote into ``run_dir`` (``python -m mnist_core job RUN``).
 
-    - ``kind``, ``config``, ``label``, ``command``: what a new run folder records.
-    - ``inherited_fds``: the locks a job started by the app inherited.
-    The body writes the final state itself (finished or stopped) through
-    ``runs.write_status``. Raises JobBusy, with nothing written, when another job
-    holds the lock. Stale temporary files of saves that died are cleared first.
+    ``inherited_fds``: the job lock and the run's alive lock, handed over by the
+    app. The run folder's config.json is the only input (see ``spec``). Returns the
+    CLI exit status; a config.json no job can run raises JobSpecError after marking
+    the run failed.
     """
-    from mnist_core import store
+    return _run(Path(run_dir), create_run=None, inherited_fds=inherited_fds, verbose=verbose)
 
-    run_dir = Path(run_dir) if run_dir is not None else paths.runs_dir() / runs.new_run_id(label)
+
+def run_new_job(spec: JobSpec, run_dir: Path | None = None, command: str | None = None, verbose: int = 2) -> int:
+    """Run ``spec`` in this process (``python -m mnist_core train|cv`` from a terminal).
+
+    Takes the store's job lock (JobBusy, with nothing written, if another job holds
+    it), writes the run folder (``run_dir``, or a new one under artifacts/runs) with
+    ``spec`` as its config.json, and runs it from there, as a job the app started.
+    ``command``: the command line to record (default: the one ``spec`` gives).
+    """
+    run_dir = Path(run_dir) if run_dir is not None else paths.runs_dir() / runs.new_run_id(spec.label)
 
     def create_run() -> None:
-        if not (run_dir / runs.CONFIG_FILE).exists():
-            runs.create_run(kind, config, label, command=command, path=run_dir)
+        runs.create_run(spec.kind, spec.to_dict(), spec.label, command=command or shlex.join(spec.command()),
+                        path=run_dir)
+
+    return _run(run_dir, create_run=create_run, inherited_fds=None, verbose=verbose)
+
+
+def _run(run_dir: Path, create_run: Callable[[], None] | None, inherited_fds: list[int] | None,
+         verbose: int) -> int:
+    """Hold the locks, mark the run running, run what its config.json asks for, and
+    mark it failed with the error if that raises."""
+    from mnist_core.models import store
 
     with hold_job_locks(run_dir, create_run, inherited_fds):
         print(f"run folder: {run_dir}", flush=True)
         # Under the job lock no other save can be running: what is left is stale.
         store.remove_stale_temp_files()
         with _running(run_dir) as handle:
-            yield handle
+            job = read_job_spec(run_dir)
+            command = runs.read_config(run_dir).get("command")
+            command = command if isinstance(command, str) else shlex.join(job.command())
+            if job.kind == TRAIN:
+                return _train(job, handle, command, verbose)
+            return _cross_validate(job, handle, verbose)
 
 
 def install_stop_signals(on_signal) -> None:
@@ -126,86 +153,73 @@ def _running(run_dir: Path) -> Iterator[JobHandle]:
         message = str(exc) or type(exc).__name__
         if isinstance(exc, KeyboardInterrupt):
             message = "aborted"
-        runs.write_status(run_dir, state=runs.RunState.FAILED, error=message, ended=runs.now_iso(),
-                          ended_ts=time.time())
+        # An error after the run has written its end (printing the summary) leaves that end as it is.
+        if runs.read_status(run_dir).get("state") not in runs.RunState.FINAL:
+            runs.write_status(run_dir, state=runs.RunState.FAILED, error=message, ended=runs.now_iso(),
+                              ended_ts=time.time())
         raise
 
 
-def run_training_job(config, name: str, data_path: Path | None, run_dir: Path | None, command: str,
-                     save_if_stopped: bool = True, set_default: bool = False, verbose: int = 2,
-                     inherited_fds: list[int] | None = None) -> int:
-    """Train ``config``, check the model, save it as ``name`` with its metadata, and
-    record the run. What ``python -m mnist_core train`` runs.
-
-    - ``data_path``: the MNIST .npz (None: $MNIST_NPZ or the Keras download).
-    - ``run_dir``: the run folder (None: a new one under artifacts/runs).
-    - ``command``: the command line, recorded with the run and the model.
-    - ``save_if_stopped``: save the model when the run is stopped early.
-    - ``set_default``: make the model the default (never a model that failed its check).
-    - ``verbose``: Keras' verbosity; ``inherited_fds``: the locks of a job the app started.
+def _train(job: TrainingJob, handle: JobHandle, command: str, verbose: int) -> int:
+    """Train ``job.config``, check the model, save it as ``job.name`` with its metadata,
+    and record the run's end.
 
     The finished model is checked on its validation images: one that reads at or
     near chance is saved marked failed (see ``store``), never made the default.
     Returns the CLI exit status: 0 for a useful model (or a stop as asked), 1 for a
-    model that failed its check. Bad input raises the usual errors (DataError,
-    ConfigError...) after marking the run failed.
+    model that failed its check.
     """
-    from mnist_core import store
-    from mnist_core.architectures import REGISTRY
     from mnist_core.data import load_mnist
-    from mnist_core.training import train
+    from mnist_core.models import store
+    from mnist_core.training.fit import train
 
-    job_config = {**config.to_dict(), "name": name, "data": str(data_path) if data_path else None,
-                  "save_if_stopped": save_if_stopped}
-    with job_lifecycle("train", job_config, config.arch, command, run_dir, inherited_fds) as job:
-        run_dir = job.run_dir
-        if config.arch in REGISTRY:  # train() refuses an unknown one with a clear message
-            # Every default filled in, so the run still says what it did after the defaults change.
-            runs.write_status(run_dir, settings=config.resolved().to_dict())
-        data = load_mnist(data_path)
-        result = train(config, data, run_dir=run_dir, should_stop=job.should_stop, verbose=verbose)
-        failure = store.accuracy_problem(result.check_accuracy, result.check_split)
-        check = {"split": result.check_split, "accuracy": result.check_accuracy, "loss": result.check_loss,
-                 "images": result.check_images}
-        fields = dict(
-            state=runs.RunState.STOPPED if result.stopped else runs.RunState.FINISHED, ended=runs.now_iso(),
-            ended_ts=time.time(),
-            epochs_done=result.epochs_done, stopped_at=result.stopped_at,
-            train_seconds=round(result.seconds, 2), test_accuracy=result.test_accuracy,
-            test_loss=result.test_loss, history=result.history, check=check,
-            model_state=store.FAILED if failure else store.OK, model_failure=failure,
-        )
-        if result.stopped and not save_if_stopped:
-            runs.write_status(run_dir, model=None, **fields)
-            print(f"{_stop_text(result)}; no model saved, as asked")
-            return 0
-        metadata = {
-            "arch": config.arch,
-            "config": result.config.to_dict(),
-            "params": int(result.model.count_params()),
-            "history": result.history,
-            "epochs_done": result.epochs_done,
-            "stopped": result.stopped,
-            "stopped_at": result.stopped_at,
-            "test_accuracy": result.test_accuracy,
-            "test_loss": result.test_loss,
-            "check": check,
-            "state": store.FAILED if failure else store.OK,
-            **({"failure": failure} if failure else {}),
-            "train_seconds": round(result.seconds, 2),
-            "n_train": result.n_train,
-            "n_val": result.n_val,
-            "n_synthetic": result.n_synthetic,
-            "created": runs.now_iso(),
-            "versions": store.library_versions(),
-            "data": {"source": data.source, "sha256": data.sha256},
-            "command": command,
-            "run_id": run_dir.name,
-        }
-        store.save_model(result.model, name, metadata)
-        if set_default and not failure:
-            store.set_default_model(name)
-        runs.write_status(run_dir, model=name, **fields)
+    config, name, run_dir = job.config, job.name, handle.run_dir
+    # Every default filled in, so the run still says what it did after the defaults change.
+    runs.write_status(run_dir, settings=config.resolved().to_dict())
+    data = load_mnist(job.data)
+    result = train(config, data, run_dir=run_dir, should_stop=handle.should_stop, verbose=verbose)
+    failure = store.accuracy_problem(result.check_accuracy, result.check_split)
+    check = {"split": result.check_split, "accuracy": result.check_accuracy, "loss": result.check_loss,
+             "images": result.check_images}
+    fields = dict(
+        state=runs.RunState.STOPPED if result.stopped else runs.RunState.FINISHED, ended=runs.now_iso(),
+        ended_ts=time.time(),
+        epochs_done=result.epochs_done, stopped_at=result.stopped_at,
+        train_seconds=round(result.seconds, 2), test_accuracy=result.test_accuracy,
+        test_loss=result.test_loss, history=result.history, check=check,
+        model_state=store.FAILED if failure else store.OK, model_failure=failure,
+    )
+    if result.stopped and not job.save_if_stopped:
+        runs.write_status(run_dir, model=None, **fields)
+        print(f"{_stop_text(result)}; no model saved, as asked")
+        return 0
+    metadata = {
+        "arch": config.arch,
+        "config": result.config.to_dict(),
+        "params": int(result.model.count_params()),
+        "history": result.history,
+        "epochs_done": result.epochs_done,
+        "stopped": result.stopped,
+        "stopped_at": result.stopped_at,
+        "test_accuracy": result.test_accuracy,
+        "test_loss": result.test_loss,
+        "check": check,
+        "state": store.FAILED if failure else store.OK,
+        **({"failure": failure} if failure else {}),
+        "train_seconds": round(result.seconds, 2),
+        "n_train": result.n_train,
+        "n_val": result.n_val,
+        "n_synthetic": result.n_synthetic,
+        "created": runs.now_iso(),
+        "versions": store.library_versions(),
+        "data": {"source": data.source, "sha256": data.sha256},
+        "command": command,
+        "run_id": run_dir.name,
+    }
+    store.save_model(result.model, name, metadata)
+    if job.set_default and not failure:
+        store.set_default_model(name)
+    runs.write_status(run_dir, model=name, **fields)
     print(f"{_stop_text(result) if result.stopped else f'finished after {result.epochs_done} epoch(s)'} "
           f"in {result.seconds:.1f} s; {result.check_split} accuracy {result.check_accuracy:.2%}, "
           f"test accuracy {result.test_accuracy:.2%}; saved model {name!r}")
@@ -219,31 +233,29 @@ def run_training_job(config, name: str, data_path: Path | None, run_dir: Path | 
 
 def _stop_text(result) -> str:
     """Where a stopped run stopped: "stopped in epoch 2 at batch 1,585 of 1,688"."""
-    from mnist_core.progress import stop_position
+    from mnist_core.jobs.progress import stop_position
 
     where = stop_position(result.stopped_at)
     return f"stopped in {where}" if where else f"stopped after {result.epochs_done} epoch(s)"
 
 
-
-def run_cv_job(config, data_path: Path | None, run_dir: Path | None, command: str, verbose: int = 2,
-               inherited_fds: list[int] | None = None) -> int:
-    """What ``python -m mnist_core cv`` runs: cross-validate, record results and status."""
-    from mnist_core.crossval import run_cross_validation, summarise
+def _cross_validate(job: CrossValidationJob, handle: JobHandle, verbose: int) -> int:
+    """Cross-validate ``job.config``; record the results and the run's end."""
     from mnist_core.data import load_mnist
+    from mnist_core.training.crossval import run_cross_validation, summarise
 
-    with job_lifecycle("cv", config.to_dict(), cv_label(config), command, run_dir, inherited_fds) as job:
-        data = load_mnist(data_path)
+    config = job.config
+    data = load_mnist(job.data)
 
-        def report(arch, fold):
-            print(f"{arch} fold {fold.fold}/{config.folds}: accuracy {fold.accuracy:.4%} "
-                  f"in {fold.seconds:.1f} s", flush=True)
+    def report(arch, fold):
+        print(f"{arch} fold {fold.fold}/{config.folds}: accuracy {fold.accuracy:.4%} "
+              f"in {fold.seconds:.1f} s", flush=True)
 
-        results = run_cross_validation(config, data, run_dir=job.run_dir, should_stop=job.should_stop,
-                                       verbose=verbose, on_fold=report)
-        summary = [vars(row) for row in summarise(results)]
-        runs.write_status(job.run_dir, state=results.state, ended=runs.now_iso(), ended_ts=time.time(),
-                          summary=summary)
+    results = run_cross_validation(config, data, run_dir=handle.run_dir, should_stop=handle.should_stop,
+                                   verbose=verbose, on_fold=report)
+    summary = [vars(row) for row in summarise(results)]
+    runs.write_status(handle.run_dir, state=results.state, ended=runs.now_iso(), ended_ts=time.time(),
+                      summary=summary)
     for row in summary:
         print(f"{row['arch']}: {100 * row['mean']:.3f} +- {100 * row['std']:.3f} % "
               f"(n={row['n']}, min {100 * row['min']:.2f}, max {100 * row['max']:.2f}, {row['seconds']:.0f} s)")

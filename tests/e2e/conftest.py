@@ -187,7 +187,7 @@ def wait_for_idle(page) -> None:
 def app_server_with_reference_run(tmp_path_factory, chromium_path, mnist_path):
     """As ``app_server``, with the shipped reference cross-validation run copied too (the
     run whose status.json says ``"reference": true``), for the Compare page."""
-    from mnist_core import runs
+    from mnist_core.jobs import runs
 
     root = tmp_path_factory.mktemp("e2e-reference")
     artifacts = copy_shipped_artifacts(root / "artifacts")

@@ -89,9 +89,9 @@ def test_real_pen_trajectories_read_as_the_offline_pipeline_reads_them(page, app
     """Digits written by people (the shared pendigits file), drawn with the mouse:
     the page must show what the same pipeline and model give offline."""
     from bench.pendigits import canvas_json, filling_canvas, load_pendigits
-    from mnist_core import store
-    from mnist_core.inference import read_strokes
-    from mnist_core.preprocess import strokes_from_canvas_json
+    from mnist_core.models import store
+    from mnist_core.reading.inference import read_strokes
+    from mnist_core.reading.preprocess import strokes_from_canvas_json
     from tests.conftest import require_real_file
 
     path = require_real_file(SHARED_DATA / "pendigits-orig.tra", "pendigits-orig.tra")

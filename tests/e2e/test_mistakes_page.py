@@ -7,8 +7,8 @@ import re
 
 import numpy as np
 
-from mnist_core import store
-from mnist_core.evaluation import evaluate_saved_model
+from mnist_core.models import store
+from mnist_core.models.evaluation import evaluate_saved_model
 from tests.e2e.conftest import wait_for_idle
 
 

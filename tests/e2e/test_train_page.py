@@ -26,7 +26,7 @@ def test_start_watch_follow_in_a_second_tab_and_stop(page, app_server, browser, 
     page.get_by_label("Epochs").fill("40")
     page.get_by_label("Epochs").press("Enter")
     page.get_by_test_id("stSelectbox").filter(has_text="Training-set size").click()
-    page.get_by_role("option", name="5,000 images (quick)").click()
+    page.get_by_role("option", name="5,000 images").click()
     wait_for_idle(page)  # a click that arrives during a rerun is dropped by Streamlit
     page.get_by_role("button", name="Train", exact=True).click()
 

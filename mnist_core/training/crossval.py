@@ -16,79 +16,19 @@ Results live in the run folder as ``cv_results.json``::
 
 from __future__ import annotations
 
-import math
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
-from mnist_core.architectures import REGISTRY
 from mnist_core.fileio import FileFormatError, read_json, write_json_atomic
-from mnist_core.runs import RunState
+from mnist_core.jobs.runs import RunState
+from mnist_core.training.config import ConfigError, CVConfig
 
 SCHEMA = 1
 RESULTS_FILE = "cv_results.json"
-MAX_FOLDS = 20
-
-
-@dataclass(frozen=True)
-class CVConfig:
-    """What to cross-validate. None means each architecture's own default."""
-
-    archs: tuple[str, ...]
-    folds: int = 5
-    epochs: int | None = None
-    batch_size: int | None = None
-    subset: int | None = None
-    seed: int = 1
-
-    def problems(self, n_available: int = 60000) -> list[str]:
-        """Everything wrong with this config, as messages (empty if it can run)."""
-        errors = []
-        if not self.archs:
-            errors.append("choose at least one architecture")
-        unknown = [name for name in self.archs if name not in REGISTRY]
-        if unknown:
-            errors.append(f"unknown architecture(s) {', '.join(unknown)}; choose from: {', '.join(REGISTRY)}")
-        if len(set(self.archs)) != len(self.archs):
-            errors.append("an architecture is listed twice")
-        if not isinstance(self.folds, int) or not 2 <= self.folds <= MAX_FOLDS:
-            errors.append(f"folds must be a whole number from 2 to {MAX_FOLDS}, got {self.folds!r}")
-            return errors
-        n_total = self.subset or n_available
-        if self.subset is not None and not (isinstance(self.subset, int) and 100 <= self.subset <= n_available):
-            errors.append(f"training-set size must be a whole number from 100 to {n_available}, got {self.subset!r}")
-            return errors
-        # Each fold trains on (k-1)/k of the images and validates on the rest.
-        n_fold_train = n_total - math.ceil(n_total / self.folds)
-        for name in self.archs if not unknown else ():
-            for problem in self.fold_config(name).problems(n_fold_train):
-                message = f"{name}: {problem}" if len(self.archs) > 1 else problem
-                if message not in errors:
-                    errors.append(message)
-        return errors
-
-    def fold_config(self, arch: str):
-        """The TrainConfig that trains ``arch`` on one fold: the held-out fold validates,
-        so no further split and no early stopping (every fold trains as long)."""
-        from mnist_core.training import TrainConfig
-
-        return TrainConfig(arch=arch, epochs=self.epochs, batch_size=self.batch_size,
-                           val_split=0.0, seed=self.seed, early_stopping=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["archs"] = list(self.archs)
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "CVConfig":
-        known = {f.name for f in fields(cls)}
-        values = {key: value for key, value in data.items() if key in known}
-        values["archs"] = tuple(values.get("archs", ()))
-        return cls(**values)
 
 
 def fold_indices(n_samples: int, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -205,14 +145,12 @@ def run_cross_validation(
     current batch; that unfinished fold is not counted and the run ends "stopped".
     """
     from mnist_core.data import take_subset
-    from mnist_core.runs import ProgressLog
-    from mnist_core.training import train
+    from mnist_core.jobs.runs import ProgressLog
+    from mnist_core.training.fit import train
 
     should_stop = should_stop or (lambda: False)
     errors = config.problems(len(data.x_train))
     if errors:
-        from mnist_core.training import ConfigError
-
         raise ConfigError("; ".join(errors))
     x, y = take_subset(data.x_train, data.y_train, config.subset, config.seed)
     splits = fold_indices(len(x), config.folds, config.seed)

@@ -14,7 +14,7 @@ training images through the trained network in inference mode and set each
 layer's moving mean and variance to the mean and variance of its inputs, layer
 by layer in order, since each layer's inputs depend on the layers before it.
 
-This module imports Keras at the top; ``mnist_core.training`` imports it only
+This module imports Keras at the top; ``mnist_core.training.fit`` imports it only
 from inside the functions that train.
 """
 

@@ -1,4 +1,4 @@
-"""Fit one architecture on MNIST: the config, its checks, and ``train``.
+"""Fit one architecture on MNIST: ``train``.
 
 ``train`` takes a ``TrainConfig`` and an ``Mnist`` and returns a ``TrainResult``
 (the trained Keras model, its per-epoch history, its accuracy on the validation
@@ -6,7 +6,7 @@ images and on the test set). With a run folder it writes progress events there a
 it goes; a stop request ends training after the current batch.
 
 After fitting, batch-norm statistics are measured on the training images rather
-than left as moving averages (``mnist_core.batch_norm``): a short run otherwise
+than left as moving averages (``mnist_core.training.batch_norm``): a short run otherwise
 gives a model that reads 11% in inference mode.
 """
 
@@ -14,162 +14,18 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
-from mnist_core.architectures import OPTIMIZERS, REGISTRY, get_architecture
-from mnist_core.data import NUM_CLASSES, Mnist, sample_indices, split_train_val, take_subset, to_model_input
+from mnist_core.data import Mnist, sample_indices, split_train_val, take_subset, to_model_input
+from mnist_core.models.architectures import get_architecture
+from mnist_core.training.config import TrainConfig
 
-MIN_SUBSET = 100
-MAX_EPOCHS = 1000
-SCHEDULES = ("constant", "onecycle")
 # With no validation split, the finished model is checked on this many training images.
 CHECK_IMAGES_WITHOUT_VAL = 5000
-
-
-class ConfigError(ValueError):
-    """A training configuration that cannot run; the message lists every problem."""
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """How to train: None means "the architecture's own default"."""
-
-    arch: str
-    epochs: int | None = None
-    batch_size: int | None = None
-    optimizer: str | None = None
-    learning_rate: float | None = None
-    val_split: float = 0.1
-    subset: int | None = None
-    seed: int = 1
-    early_stopping: bool | None = None
-    augment: bool | None = None
-    lr_schedule: str | None = None
-    # Add synthetic pen-drawn 1s and 7s, both styles (mnist_core/synthetic.py).
-    pen_digits: bool = False
-
-    def resolved(self) -> "TrainConfig":
-        """This config with every None filled in from the architecture's defaults."""
-        arch = get_architecture(self.arch)
-        return replace(
-            self,
-            epochs=self.epochs if self.epochs is not None else arch.epochs,
-            batch_size=self.batch_size if self.batch_size is not None else arch.batch_size,
-            optimizer=self.optimizer or arch.optimizer,
-            learning_rate=self.learning_rate if self.learning_rate is not None else arch.learning_rate,
-            early_stopping=arch.early_stopping if self.early_stopping is None else self.early_stopping,
-            augment=arch.augment if self.augment is None else self.augment,
-            lr_schedule=self.lr_schedule or arch.lr_schedule,
-        )
-
-    def problems(self, n_available: int = 60000) -> list[str]:
-        """Everything wrong with this config, as messages a user can act on (empty if fine).
-
-        ``n_available`` is the size of the training set it would draw from.
-        """
-        if self.arch not in REGISTRY:
-            return [f"unknown architecture {self.arch!r}; choose one of: {', '.join(REGISTRY)}"]
-        config = self.resolved()
-        errors = []
-        if not _is_int(config.epochs) or not 1 <= config.epochs <= MAX_EPOCHS:
-            errors.append(f"epochs must be a whole number from 1 to {MAX_EPOCHS}, got {config.epochs!r}")
-        if not _is_number(config.learning_rate) or not config.learning_rate > 0:
-            errors.append(f"learning rate must be a number above 0, got {config.learning_rate!r}")
-        if config.optimizer not in OPTIMIZERS:
-            errors.append(f"unknown optimizer {config.optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}")
-        if config.lr_schedule not in SCHEDULES:
-            errors.append(f"unknown learning-rate schedule {config.lr_schedule!r}; "
-                          f"choose one of: {', '.join(SCHEDULES)}")
-        if not _is_int(config.seed) or config.seed < 0:
-            errors.append(f"seed must be a whole number of at least 0, got {config.seed!r}")
-        if not _is_number(config.val_split) or not 0 <= config.val_split <= 0.5:
-            errors.append(f"validation split must be from 0 to 0.5, got {config.val_split!r}")
-            return errors
-        if config.subset is not None and (not _is_int(config.subset) or not MIN_SUBSET <= config.subset <= n_available):
-            errors.append(
-                f"training-set size must be a whole number from {MIN_SUBSET} to {n_available}, got {config.subset!r}"
-            )
-            return errors
-        n_total = config.subset or n_available
-        n_val = _val_count(n_total, config.val_split)
-        if config.val_split > 0 and n_val < NUM_CLASSES:
-            errors.append(
-                f"a validation split of {config.val_split} of {n_total} images holds {n_val}; "
-                f"it needs at least {NUM_CLASSES} (one per digit)"
-            )
-        n_train = n_total - n_val
-        if not _is_int(config.batch_size) or not 1 <= config.batch_size <= n_train:
-            errors.append(
-                f"batch size must be a whole number from 1 to the {n_train} training images, "
-                f"got {config.batch_size!r}"
-            )
-        if config.early_stopping and config.val_split == 0:
-            errors.append("early stopping watches validation accuracy: set a validation split above 0")
-        return errors
-
-    def check(self, n_available: int = 60000) -> "TrainConfig":
-        """The resolved config; raises ConfigError listing every problem."""
-        errors = self.problems(n_available)
-        if errors:
-            raise ConfigError("; ".join(errors))
-        return self.resolved()
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
-        known = {f.name for f in fields(cls)}
-        return cls(**{key: value for key, value in data.items() if key in known})
-
-
-# The Train page's "Quick run": a newcomer's first model, in about ten seconds here.
-# Its test accuracy is held to QUICK_RUN_MIN_ACCURACY by the tests.
-QUICK_RUN = TrainConfig(arch="quick_cnn", subset=5000, epochs=2, early_stopping=False)
-QUICK_RUN_MIN_ACCURACY = 0.95
-
-
-def describe_settings(stored: dict[str, Any], resolved: dict[str, Any] | None = None) -> str:
-    """A run's settings as one line: "20 ep · batch 128 · adam 0.003 onecycle · augmented · all images".
-
-    ``resolved`` is the full config the job recorded when it started (every
-    default filled in). Runs from before that was recorded have only ``stored``,
-    where None meant "the architecture's default" at the time; those defaults may
-    since have changed, so they are shown as "defaults" rather than guessed.
-    """
-    config = TrainConfig.from_dict({"arch": None, **(resolved or stored)})
-    learning_rate = f"{config.learning_rate:g}" if _is_number(config.learning_rate) else None
-    schedule = config.lr_schedule if config.lr_schedule != "constant" else None
-    optimizer = " ".join(part for part in (config.optimizer, learning_rate, schedule) if part)
-    parts = [
-        f"{config.epochs} ep" if config.epochs is not None else "",
-        f"batch {config.batch_size}" if config.batch_size is not None else "",
-        optimizer,
-        "augmented" if config.augment else "",
-        "pen-drawn 1s and 7s" if config.pen_digits else "",
-    ]
-    if resolved is None and None in (config.epochs, config.batch_size, config.optimizer, config.learning_rate,
-                                      config.lr_schedule, config.augment):
-        parts.append("defaults" if not any(parts) else "other settings default")
-    parts.append(f"{config.subset:,} images" if _is_int(config.subset) else "all images")
-    return " · ".join(part for part in parts if part)
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-
-def _is_number(value) -> bool:
-    return _is_int(value) or (isinstance(value, (float, np.floating)) and math.isfinite(value))
-
-
-def _val_count(n_total: int, val_split: float) -> int:
-    # What sklearn's train_test_split holds out for a float test_size.
-    return math.ceil(n_total * val_split) if val_split > 0 else 0
 
 
 @dataclass
@@ -203,7 +59,7 @@ def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool,
     """A tf.data pipeline over uint8 images: shuffle, batch, augment, normalise in the graph."""
     import tensorflow as tf
 
-    from mnist_core.augment import augment_batch
+    from mnist_core.training.augment import augment_batch
 
     dataset = tf.data.Dataset.from_tensor_slices((x, y.astype(np.int32)))
     if shuffle:
@@ -226,7 +82,7 @@ def add_pen_digits(x: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray,
     The set is 5,000 for the 54,000 images of a full run, and scaled down with a
     smaller training set so that it never swamps it.
     """
-    from mnist_core.synthetic import DEFAULT_COUNTS, pen_drawn_ones_and_sevens
+    from mnist_core.training.synthetic import DEFAULT_COUNTS, pen_drawn_ones_and_sevens
 
     share = len(x) / 54000
     counts = tuple(int(round(count * share)) for count in DEFAULT_COUNTS)
@@ -238,7 +94,7 @@ def build_compiled_model(config: TrainConfig, steps_per_epoch: int):
     """Build the architecture and compile it with the config's optimizer and schedule."""
     import keras
 
-    from mnist_core.architectures import make_optimizer
+    from mnist_core.models.architectures import make_optimizer
 
     arch = get_architecture(config.arch)
     learning_rate = config.learning_rate
@@ -285,9 +141,9 @@ def train(
     """
     import keras
 
-    from mnist_core import keras_callbacks
-    from mnist_core.batch_norm import CalibrateBeforeValidation, calibration_sample, recalibrate_batch_norm
-    from mnist_core.runs import ProgressLog
+    from mnist_core.jobs.runs import ProgressLog
+    from mnist_core.training import callbacks as keras_callbacks
+    from mnist_core.training.batch_norm import CalibrateBeforeValidation, calibration_sample, recalibrate_batch_norm
 
     if x_train is None:
         config = config.check(len(data.x_train))

@@ -40,7 +40,7 @@ def pen_drawn_ones_and_sevens(counts: tuple[int, int, int, int] = DEFAULT_COUNTS
         (lambda: _seven(rng, crossed=False), 7),
         (lambda: _seven(rng, crossed=True), 7),
     )
-    from mnist_core.preprocess import preprocess_strokes
+    from mnist_core.reading.preprocess import preprocess_strokes
 
     images, labels = [], []
     for count, (make, label) in zip(counts, makers, strict=True):

@@ -16,9 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from mnist_core import paths, store
+from mnist_core import paths
 from mnist_core.data import Mnist, file_sha256
 from mnist_core.fileio import atomic_path
+from mnist_core.models import store
 
 CACHE_SUFFIX = ".eval.npz"
 _MEMORY: dict[tuple[str, str, str], "Evaluation"] = {}
@@ -136,7 +137,7 @@ def evaluate_saved_model(name: str, data: Mnist, models_root: Path | None = None
     probabilities = _read_cache(cache, model_sha, data.test_checksum, len(data.y_test))
     from_cache = probabilities is not None
     if probabilities is None:
-        from mnist_core.inference import predict_probabilities
+        from mnist_core.reading.inference import predict_probabilities
 
         model = store.load_model(name, models_root)
         probabilities = np.concatenate([

@@ -105,13 +105,13 @@ def _timed_reading(model, make_image) -> Reading:
 
 def read_strokes(model, strokes, min_extent: float = 6.0) -> Reading:
     """Pen strokes (canvas pixels) -> preprocessed, then read. Raises NothingToRead."""
-    from mnist_core.preprocess import preprocess_strokes
+    from mnist_core.reading.preprocess import preprocess_strokes
 
     return _timed_reading(model, lambda: preprocess_strokes(strokes, min_extent=min_extent))
 
 
 def read_picture(model, gray: np.ndarray) -> Reading:
     """A grayscale picture of one digit -> preprocessed, then read. Raises NothingToRead."""
-    from mnist_core.preprocess import preprocess
+    from mnist_core.reading.preprocess import preprocess
 
     return _timed_reading(model, lambda: preprocess(gray))

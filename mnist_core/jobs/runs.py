@@ -63,6 +63,15 @@ class RunState:
     }
 
     @staticmethod
+    def check_move(written: str | None, new: str) -> None:
+        """Raise InvalidStateChange unless a run whose status says ``written`` (None: no
+        status yet) may be written as ``new``: a new run starts queued, and an ended
+        run never changes again (a late write cannot turn "stopped" into "running")."""
+        allowed = (RunState.QUEUED,) if written is None else RunState.NEXT.get(written, ())
+        if new not in allowed:
+            raise InvalidStateChange(f"a run that is {written or 'new'} cannot become {new}")
+
+    @staticmethod
     def live(written: str, alive: bool, stop_asked: bool) -> str:
         """The state to show for a run whose status says ``written``, whose process is
         ``alive`` or not, and for which a stop was asked (``stop_asked``) or not."""
@@ -72,6 +81,10 @@ class RunState:
             return RunState.INTERRUPTED
         return RunState.STOPPING if stop_asked and written == RunState.RUNNING else written
 
+
+
+class InvalidStateChange(ValueError):
+    """A status write that would move a run to a state it cannot reach from its own."""
 
 
 class RunNotFound(LookupError):
@@ -147,11 +160,17 @@ def read_status(run_dir: Path) -> dict[str, Any]:
 
 
 def write_status(run_dir: Path, **fields: Any) -> dict[str, Any]:
-    """Merge ``fields`` into status.json (atomically) and return the new status."""
+    """Merge ``fields`` into status.json (atomically) and return the new status.
+
+    A ``state`` field must be a move ``RunState.NEXT`` allows from the written one
+    (InvalidStateChange otherwise).
+    """
     run_dir = Path(run_dir)
     status = read_status(run_dir)
     if status.get("state") == "unknown":
         status = {"schema": SCHEMA}
+    if "state" in fields:
+        RunState.check_move(status.get("state"), fields["state"])
     status.update(fields)
     status["schema"] = SCHEMA
     status["updated"] = now_iso()

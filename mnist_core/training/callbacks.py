@@ -1,6 +1,6 @@
 """Keras callbacks that report training progress and honour stop requests.
 
-This module imports Keras at the top, so only ``mnist_core.training`` imports it,
+This module imports Keras at the top, so only ``mnist_core.training.fit`` imports it,
 from inside the functions that train.
 """
 
@@ -13,7 +13,7 @@ from typing import Callable
 
 import keras
 
-from mnist_core.runs import ProgressLog
+from mnist_core.jobs.runs import ProgressLog
 
 # About this many batch records per epoch: enough for a smooth live curve, few
 # enough that the file and the app's polling stay cheap.
