@@ -38,14 +38,14 @@ def test_a_comparison_run_on_the_page_shows_beside_the_reference(page, app_serve
     # The smallest comparison the page offers: one architecture, 2 folds of 5,000 images, 1 epoch.
     page.get_by_role("button", name="Remove deeper_cnn").click()
     page.get_by_role("button", name="Remove deeper_cnn").wait_for(state="detached")
-    page.get_by_label("Folds (k)").fill("2")
-    page.get_by_label("Folds (k)").press("Enter")
+    page.get_by_label("Folds (k)", exact=True).fill("2")
+    page.get_by_label("Folds (k)", exact=True).press("Enter")
     page.get_by_test_id("stSelectbox").filter(has_text="Epochs per fold").click()
     page.get_by_role("option", name="1", exact=True).click()
     page.get_by_test_id("stSelectbox").filter(has_text="Training-set size").click()
     page.get_by_role("option", name="5,000 images").click()
     wait_for_idle(page)  # a click that arrives during a rerun is dropped by Streamlit
-    assert page.get_by_label("Folds (k)").input_value() == "2"
+    assert page.get_by_label("Folds (k)", exact=True).input_value() == "2"
     page.get_by_role("button", name="Run cross-validation").click()
 
     run_id = page.locator("code").filter(has_text="-cv-baseline_cnn-").first.inner_text()

@@ -23,8 +23,8 @@ def test_start_watch_follow_in_a_second_tab_and_stop(page, app_server, browser, 
     page.get_by_text("New training run").wait_for()
     page.get_by_test_id("stSelectbox").filter(has_text="Architecture").click()
     page.get_by_role("option", name="deeper_cnn").click()
-    page.get_by_label("Epochs").fill("40")
-    page.get_by_label("Epochs").press("Enter")
+    page.get_by_label("Epochs", exact=True).fill("40")
+    page.get_by_label("Epochs", exact=True).press("Enter")
     page.get_by_test_id("stSelectbox").filter(has_text="Training-set size").click()
     page.get_by_role("option", name="5,000 images").click()
     wait_for_idle(page)  # a click that arrives during a rerun is dropped by Streamlit
