@@ -1,4 +1,4 @@
-"""``python -m mnist_core``: architectures, train, evaluate, predict, models.
+"""``python -m mnist_core``: architectures, train, cv, evaluate, predict, explain, models, runs, stop.
 
 Every command prints a clear ``error: ...`` line and exits with status 2 for bad
 input (unknown architecture, bad name, missing data or model), never a traceback.
@@ -85,6 +85,19 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--model", help="saved model name (default: the default model)")
     predict.add_argument("files", nargs="+", metavar="FILE", help="image files")
 
+    explain = commands.add_parser(
+        "explain", help="look inside a model: saliency and every layer's activations for one image",
+        description="Read the digit in an image file and explain the reading: Grad-CAM (models with convolution "
+        "layers), integrated gradients and occlusion for the digit read (or --target), and every layer's "
+        "activations. Prints one JSON object: label, top3, and per saliency method the share of its positive "
+        "mass inside the digit's bounding box (inside_bbox). With --out, writes the pictures there as PNGs.")
+    explain.add_argument("file", metavar="IMAGE", help="image file (PNG/JPEG/..., any size, either polarity)")
+    explain.add_argument("--model", help="saved model name (default: the default model)")
+    explain.add_argument("--target", type=int, choices=range(10), metavar="DIGIT",
+                         help="explain this digit instead of the one read (\"why not a 7?\")")
+    explain.add_argument("--out", type=Path, metavar="DIR", help="write the saliency overlays and activation "
+                         "grids here as PNGs")
+
     runs_parser = commands.add_parser(
         "runs", help="list training and cross-validation runs",
         description="List the runs under artifacts/runs with their state, newest first.")
@@ -132,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         "job": cmd_job,
         "evaluate": cmd_evaluate,
         "predict": cmd_predict,
+        "explain": cmd_explain,
         "models": cmd_models,
         "runs": cmd_runs,
         "stop": cmd_stop,
@@ -281,6 +295,23 @@ def cmd_predict(args, argv) -> int:
             "probabilities": [round(float(p), 6) for p in probabilities],
         }), flush=True)
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def cmd_explain(args, argv) -> int:
+    from mnist_core.explain.summary import explain_image
+    from mnist_core.models import store
+    from mnist_core.reading.preprocess import ImageError, NothingToRead, preprocess_file_bytes
+
+    name = store.resolve_model_name(args.model)
+    try:
+        image = preprocess_file_bytes(Path(args.file).read_bytes())
+    except OSError as exc:
+        raise CliError(f"cannot read {args.file}: {exc.strerror or exc}") from None
+    except (ImageError, NothingToRead) as exc:
+        raise CliError(f"cannot read {args.file}: {exc}") from None
+    result = explain_image(store.load_model(name), image, out_dir=args.out, target=args.target)
+    print(json.dumps({"file": args.file, "model": name, **result}))
+    return EXIT_OK
 
 
 def cmd_models(args, argv) -> int:

@@ -41,7 +41,9 @@ NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")  # used with fullma
 NAME_RULE = "1-64 letters, digits, '_' or '-', starting with a letter or digit"
 SETTINGS_FILE = "settings.json"
 MODEL_SUFFIX = ".keras"
-EVAL_SUFFIX = ".eval.npz"
+# Caches kept beside a model, computed from it (its test-set evaluation, its feature
+# map): deleted and renamed with it. Each is keyed by the model file's checksum too.
+CACHE_SUFFIXES = (".eval.npz", ".embedding.npz")
 
 # A model that reads fewer than half of the digits right is not worth keeping:
 # chance is 10%, and every architecture here passes 90% within an epoch.
@@ -385,7 +387,7 @@ def delete_model(name: str, models_root: Path | None = None) -> str | None:
     was_default = default_model_name(models_root) == name
     _forget_loaded(model_path)
     # Metadata first: a model without it is no longer listed, whatever happens next.
-    for path in (meta_path, model_path, model_path.with_name(f"{name}{EVAL_SUFFIX}")):
+    for path in (meta_path, model_path, *(model_path.with_name(name + suffix) for suffix in CACHE_SUFFIXES)):
         try:
             path.unlink()
         except FileNotFoundError:
@@ -416,9 +418,10 @@ def rename_model(old: str, new: str, models_root: Path | None = None) -> ModelIn
     os.replace(old_model, new_model)
     _forget_loaded(old_model)
     old_meta.unlink(missing_ok=True)
-    old_eval = old_model.with_name(f"{old}{EVAL_SUFFIX}")
-    if old_eval.exists():
-        os.replace(old_eval, new_model.with_name(f"{new}{EVAL_SUFFIX}"))
+    for suffix in CACHE_SUFFIXES:
+        old_cache = old_model.with_name(old + suffix)
+        if old_cache.exists():
+            os.replace(old_cache, new_model.with_name(new + suffix))
     if was_default:
         _write_settings(models_root, default_model=new)
     return get_model_info(new, models_root)
