@@ -154,6 +154,38 @@ def section_picture_reading(result: dict) -> list[str]:
     return lines + ["", provenance(result)]
 
 
+def section_explain(result: dict) -> list[str]:
+    r = result["results"]
+    feature_map = r["feature_map"]
+    steps = ", ".join(f"{count} took {s}" for s, count in r["integrated_gradients_steps"].items())
+    return [
+        "## Looking inside a model",
+        "",
+        f"One drawing's update with the inside views (the reading, every layer's activations, Grad-CAM and "
+        f"integrated gradients for the digit read), model `{result['model']}` warm, {result['drawings']} real "
+        "pen-written digits; and the views computed on demand:",
+        "",
+        "| what | median | 95th percentile |",
+        "|---|---|---|",
+        f"| one drawing's update | **{r['update']['median_ms']:.1f} ms** | **{r['update']['p95_ms']:.1f} ms** |",
+        f"| occlusion (144 blanked squares) | {r['occlusion']['median_ms']:.1f} ms | "
+        f"{r['occlusion']['p95_ms']:.1f} ms |",
+        f"| smallest change to read a 3 (L-infinity, 8 budgets at once) | {r['attack_linf']['median_ms']:.0f} ms | "
+        f"{r['attack_linf']['p95_ms']:.0f} ms |",
+        f"| placing a drawing on the feature map, with its 8 nearest training digits | "
+        f"{feature_map['place_one_drawing']['median_ms']:.1f} ms | "
+        f"{feature_map['place_one_drawing']['p95_ms']:.1f} ms |",
+        "",
+        f"Integrated gradients start with 32 steps and double them until their sum is within 5% of the change "
+        f"in probability ({steps} steps). The feature map of {feature_map['test_images']:,} test images (with "
+        f"{feature_map['neighbour_images']:,} training images for neighbours) took "
+        f"**{feature_map['build_and_save_s']:.1f} s** to build and save once, and **{feature_map['load_s']:.3f} s** "
+        "to load from disk afterwards.",
+        "",
+        provenance(result),
+    ]
+
+
 def section_overhead(result: dict) -> list[str]:
     return [
         "## What live progress costs training",
@@ -270,6 +302,7 @@ SECTIONS = [
     ("drawn_digits", section_drawn_digits),
     ("predict_latency", section_latency),
     ("picture_reading", section_picture_reading),
+    ("explain_speed", section_explain),
     ("progress_overhead", section_overhead),
     ("cv", None),
     ("quick_train", section_quick),

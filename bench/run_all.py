@@ -26,6 +26,7 @@ SUITE = {
     "default_model": [],
     "predict_latency": [],
     "picture_reading": [],
+    "explain_speed": [],
     "drawn_digits": [],
     "progress_overhead": [],
     "quick_train": [],

@@ -204,3 +204,48 @@ def per_class_accuracy_bars(per_class: list[dict], height: int = 300) -> go.Figu
         yaxis=dict(title="accuracy (%)", range=[max(0.0, lowest - 2.0), 100.6]),
     )
     return figure
+
+
+DIGIT_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+                 "#bcbd22", "#17becf"]
+
+
+def feature_map_scatter(coordinates, labels, drawing, explained, height: int = 480) -> go.Figure:
+    """Test digits at their 2-D ``coordinates`` (N, 2), one colour per digit ``labels``,
+    and the drawing's position ``drawing`` (2,) as a star; ``explained``: the share of
+    variance each axis holds (axis titles)."""
+    figure = go.Figure()
+    for digit in range(10):
+        rows = [i for i, label in enumerate(labels) if int(label) == digit]
+        figure.add_trace(go.Scattergl(
+            x=[float(coordinates[i][0]) for i in rows], y=[float(coordinates[i][1]) for i in rows],
+            mode="markers", name=str(digit), marker=dict(size=4, color=DIGIT_COLOURS[digit], opacity=0.55),
+            hovertemplate=f"a test {digit}<extra></extra>",
+        ))
+    figure.add_trace(go.Scatter(
+        x=[float(drawing[0])], y=[float(drawing[1])], mode="markers", name="your drawing",
+        marker=dict(symbol="star", size=20, color="black", line=dict(color="white", width=1.5)),
+        hovertemplate="your drawing<extra></extra>",
+    ))
+    figure.update_layout(
+        height=height, margin=dict(l=10, r=10, t=10, b=10), legend=dict(title="digit", itemsizing="constant"),
+        xaxis=dict(title=f"PCA 1 ({100 * float(explained[0]):.0f}% of the variance)", zeroline=False),
+        yaxis=dict(title=f"PCA 2 ({100 * float(explained[1]):.0f}%)", zeroline=False),
+    )
+    return figure
+
+
+def weight_histogram(counts, edges, strengths, layer: str, height: int = 300) -> go.Figure:
+    """A layer's weights as a histogram (``counts`` per bin between ``edges``) beside the
+    mean absolute weight of each of its filters or units (``strengths``)."""
+    from plotly.subplots import make_subplots
+
+    figure = make_subplots(rows=1, cols=2, subplot_titles=(f"{layer}: weights", "mean |weight| per filter"))
+    centres = [(float(a) + float(b)) / 2 for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    figure.add_trace(go.Bar(x=centres, y=[int(c) for c in counts], marker_color=MUTED,
+                            hovertemplate="%{x:.3f}: %{y}<extra></extra>"), row=1, col=1)
+    figure.add_trace(go.Bar(x=list(range(1, len(strengths) + 1)), y=[float(s) for s in strengths],
+                            marker_color=ACCENT, hovertemplate="filter %{x}: %{y:.4f}<extra></extra>"),
+                     row=1, col=2)
+    figure.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), showlegend=False, bargap=0.05)
+    return figure

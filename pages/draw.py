@@ -18,6 +18,7 @@ from mnist_core.reading.preprocess import (
     strokes_from_canvas_json,
 )
 from ui import require_entrypoint
+from ui.inside import inside_the_model
 from ui.models import load_model, page_model_switch, selected_model_name
 from ui.text import a_digit, sure_text
 
@@ -109,10 +110,11 @@ def upload_input() -> Drawing | None:
     return Drawing("picture", picture=gray)
 
 
-def show_reading(model_name: str, drawing: Drawing | None, reading_area, details_area) -> None:
+def show_reading(model_name: str, drawing: Drawing | None, reading_area, details_area):
     """Read the drawing with the model: the prediction and its confidence in
     ``reading_area`` (beside the drawing), the 28x28 image the model saw and all ten
-    probabilities in ``details_area``."""
+    probabilities in ``details_area``. Returns (model, reading), or None when there
+    is nothing read."""
     from mnist_core.reading.inference import read_picture, read_strokes
 
     with reading_area:
@@ -121,7 +123,7 @@ def show_reading(model_name: str, drawing: Drawing | None, reading_area, details
         except store.StoreError as error:
             st.error(f"{model_name} cannot be used: {error}. Pick another model, or delete this one on the "
                      "**Models** page.", icon=":material/error:")
-            return
+            return None
         info = store.get_model_info(model_name)
         if info.state == store.FAILED:
             st.warning(f"**{model_name} FAILED its check**: {info.reason}. Its readings are close to guesses; "
@@ -130,7 +132,7 @@ def show_reading(model_name: str, drawing: Drawing | None, reading_area, details
             st.info("Nothing to read yet: draw a digit on the canvas." if source == "Draw"
                     else "Nothing to read yet: upload a picture of a digit.")
             page_model_switch(model_name)
-            return
+            return None
         try:
             if drawing.kind == "strokes":
                 reading = read_strokes(model, drawing.strokes, min_extent=dot_size(drawing.brush))
@@ -139,7 +141,7 @@ def show_reading(model_name: str, drawing: Drawing | None, reading_area, details
         except NothingToRead as nothing:
             st.info(f"Nothing to read: {nothing}.")
             page_model_switch(model_name)
-            return
+            return None
         if reading.unsure:
             st.metric("Prediction", "?", f"best guess {reading.label} ({reading.confidence:.0%})",
                       delta_color="off", delta_arrow="off")
@@ -164,6 +166,7 @@ def show_reading(model_name: str, drawing: Drawing | None, reading_area, details
         st.image(enlarged, caption="What the model saw (28 x 28)", width=28 * ENLARGE)
         st.plotly_chart(probability_bars(reading.probabilities), key="draw_probabilities",
                         config={"displayModeBar": False})
+    return model, reading
 
 
 with left:
@@ -177,4 +180,7 @@ if model_name is None:
     with reading_area:
         st.info("There is no saved model yet: train one on the **Train** page.")
 else:
-    show_reading(model_name, drawing, reading_area, right.container())
+    read = show_reading(model_name, drawing, reading_area, right.container())
+    if read is not None:
+        model, reading = read
+        inside_the_model(model_name, model, reading.image, reading.label)

@@ -80,7 +80,7 @@ def test_the_first_filters_are_the_kernels_of_the_first_convolution(cnn, mlp):
 def test_integrated_gradients_add_up_to_the_change_in_probability(model, mnist):
     images, labels = correctly_read(model, mnist, 40)
     gaps = [saliency.integrated_gradients(model, image, label).gap for image, label in zip(images, labels, strict=True)]
-    assert max(gaps) < 0.05, f"completeness gaps up to {max(gaps):.3f}"
+    assert max(gaps) <= 0.05, f"completeness gaps up to {max(gaps):.3f}"
 
 
 def test_integrated_gradients_change_is_the_models_own(cnn, mnist):
@@ -190,6 +190,8 @@ def test_the_feature_map_is_kept_beside_the_model_until_the_model_changes(mlp, m
     store.save_model(mlp, "seen", {"arch": "mlp", "test_accuracy": 0.95})
     first = embedding.saved_map("seen", mlp, mnist)
     assert not first.from_disk and embedding.cache_path("seen").exists()
+    assert embedding.saved_map("seen", mlp, mnist) is first  # kept in memory
+    embedding._MEMORY.clear()  # as in a new process
     again = embedding.saved_map("seen", mlp, mnist)
     assert again.from_disk
     np.testing.assert_array_equal(again.coordinates, first.coordinates)
@@ -235,7 +237,7 @@ def test_cli_explain_prints_the_reading_and_where_it_looked(cnn, mnist, tmp_path
     for method in ("grad_cam", "integrated_gradients", "occlusion"):
         assert 0.5 < report["saliency"][method]["inside_bbox"] <= 1.0
         assert (out / f"saliency-{method}.png").is_file()
-    assert report["saliency"]["integrated_gradients"]["completeness_gap"] < 0.05
+    assert report["saliency"]["integrated_gradients"]["completeness_gap"] <= 0.05
     assert any(entry.get("png") for entry in report["activations"])
     refused = run_cli("explain", str(tmp_path / "missing.png"), env={"MNIST_STUDIO_ARTIFACTS": str(SHIPPED_ARTIFACTS)})
     assert refused.returncode == 2 and "cannot read" in refused.stderr and "Traceback" not in refused.stderr

@@ -6,8 +6,8 @@ features (what its last layer sees) and the training digits nearest to the image
 PCA on the test features, and keeps the training features for scikit-learn's
 NearestNeighbors. ``saved_map`` computes that once per model and keeps it on disk
 beside the model (``NAME.embedding.npz``), keyed by the model file's and the data's
-checksums: a retrained or replaced model gets a new map, an unchanged one is
-loaded in well under a second. ``place`` puts one image on the map.
+checksums, and in memory: a retrained or replaced model gets a new map, an
+unchanged one is loaded in well under a second. ``place`` puts one image on the map.
 """
 
 from __future__ import annotations
@@ -113,20 +113,32 @@ def cache_path(name: str, models_root: Path | None = None) -> Path:
     return (models_root or paths.models_dir()) / f"{name}{SUFFIX}"
 
 
+# The maps in use, in front of their files: (model file, its version, data) -> map.
+_MEMORY: dict[tuple[str, int, int, str], FeatureMap] = {}
+
+
 def saved_map(name: str, model, data: Mnist, models_root: Path | None = None) -> FeatureMap:
-    """Model ``name``'s feature map: from its file beside the model when that was made
-    from this model file and this data, else built (``build_map``) and saved."""
-    model_sha = file_sha256((models_root or paths.models_dir()) / f"{name}.keras")
+    """Model ``name``'s feature map: from memory or from its file beside the model
+    when that was made from this model file and this data, else built
+    (``build_map``) and saved."""
+    model_path = (models_root or paths.models_dir()) / f"{name}.keras"
     data_key = f"{data.test_checksum}:{data.sha256}"
+    stat = model_path.stat()
+    memory_key = (str(model_path), stat.st_mtime_ns, stat.st_size, data_key)
+    if memory_key in _MEMORY:
+        return _MEMORY[memory_key]
+    model_sha = file_sha256(model_path)
     path = cache_path(name, models_root)
-    loaded = _read(path, model_sha, data_key)
-    if loaded is not None:
-        return loaded
-    feature_map = build_map(model, data)
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as handle:
-            np.savez(handle, model_sha256=np.array(model_sha), data_key=np.array(data_key),
-                     **{field: getattr(feature_map, field) for field in _FIELDS})
+    feature_map = _read(path, model_sha, data_key)
+    if feature_map is None:
+        feature_map = build_map(model, data)
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as handle:
+                np.savez(handle, model_sha256=np.array(model_sha), data_key=np.array(data_key),
+                         **{field: getattr(feature_map, field) for field in _FIELDS})
+    if len(_MEMORY) >= 4:  # a few models' maps are plenty
+        _MEMORY.clear()
+    _MEMORY[memory_key] = feature_map
     return feature_map
 
 

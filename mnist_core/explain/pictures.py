@@ -27,6 +27,17 @@ def signed_overlay(image, heat: np.ndarray, scale: int = 8) -> np.ndarray:
     return _enlarge((np.clip(rgb, 0, 1) * 255).astype(np.uint8), scale)
 
 
+def signed_image(values: np.ndarray, scale: int = 8) -> np.ndarray:
+    """A signed array (a filter, a change to an image) as RGB on white: red above 0,
+    blue below, scaled by its largest magnitude."""
+    values = np.asarray(values, dtype=np.float64)
+    top = np.abs(values).max()
+    values = values / top if top > 0 else values
+    positive, negative = np.clip(values, 0, 1), np.clip(-values, 0, 1)
+    rgb = np.stack([1 - negative, 1 - positive - negative, 1 - positive], axis=-1)
+    return _enlarge((np.clip(rgb, 0, 1) * 255).astype(np.uint8), scale)
+
+
 def map_grid(maps: np.ndarray, scale: int = 4, columns: int | None = None, gap: int = 1) -> np.ndarray:
     """Feature maps (H, W, C) tiled in a grid as grey RGB, one scale for all of them."""
     maps = np.asarray(maps, dtype=np.float64)

@@ -1,0 +1,213 @@
+"""Inside the model: what any model computes for the image being read (Draw page),
+one view at a time, each with a sentence or two on how to read it.
+
+The numbers come from ``mnist_core.explain``; this module only lays them out.
+Only the open view is computed, so the reading itself stays fast.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from mnist_core.charts import feature_map_scatter, weight_histogram
+from mnist_core.explain import activations, attack, embedding, pictures, saliency
+from mnist_core.models import store
+
+LAYERS, LOOKED, FILTERS, AMONG, ALL_MODELS, CHANGE = (
+    "Layers", "Where it looked", "Filters", "Among the digits", "Every model", "Change its mind")
+VIEWS = [LAYERS, LOOKED, FILTERS, AMONG, ALL_MODELS, CHANGE]
+VIEW_KEY = "inside_view"
+
+
+def inside_the_model(model_name: str, model, image: np.ndarray, label: int) -> None:
+    """The "Inside the model" section for ``image`` (uint8 28x28) read as ``label``."""
+    st.subheader("Inside the model")
+    view = st.segmented_control("View", VIEWS, default=LAYERS, key=VIEW_KEY, label_visibility="collapsed")
+    if view == LAYERS:
+        _layers(model, image)
+    elif view == LOOKED:
+        _where_it_looked(model, image, label)
+    elif view == FILTERS:
+        _filters(model)
+    elif view == AMONG:
+        _among_the_digits(model_name, model, image)
+    elif view == ALL_MODELS:
+        _every_model(image)
+    elif view == CHANGE:
+        _change_its_mind(model, image, label)
+
+
+def _gray(values: np.ndarray, scale: int) -> np.ndarray:
+    top = float(np.abs(values).max())
+    scaled = np.clip(values / top, 0, 1) if top > 0 else np.zeros_like(values)
+    gray = ((1 - scaled) * 255).astype(np.uint8)
+    return np.kron(gray, np.ones((scale, scale), dtype=np.uint8))
+
+
+def _vector_strip(values: np.ndarray, width: int = 32, scale: int = 8) -> np.ndarray:
+    """A dense layer's units as a grey grid, ``width`` units a row (dark: strong)."""
+    padded = np.zeros(int(np.ceil(len(values) / width)) * width)
+    padded[:len(values)] = np.clip(values, 0, None)
+    return _gray(padded.reshape(-1, width), scale)
+
+
+def _layers(model, image: np.ndarray) -> None:
+    st.caption("Each layer's output for this drawing, from the input to the answer. A convolution layer makes "
+               "one feature map per filter: dark where the filter found its pattern. All maps of a layer share "
+               "one scale, so a pale map found little. Dense layers are shown as a grid of units.")
+    layers = activations.layer_activations(model, image)
+    with_maps = [layer for layer in layers if layer.kind == activations.MAPS]
+    for layer in layers[:-1]:
+        with st.container(border=True):
+            st.markdown(f"**{layer.name}** · {layer.layer_type} · output {' x '.join(map(str, layer.shape))}")
+            if layer.kind == activations.MAPS:
+                st.image(pictures.map_grid(layer.values, scale=3 if layer.shape[0] > 14 else 5))
+            else:
+                st.image(_vector_strip(layer.values))
+    st.caption(f"**{layers[-1].name}** · the last layer's output is the probabilities above.")
+    if with_maps:
+        _one_map_closer(model, with_maps)
+
+
+def _one_map_closer(model, with_maps: list) -> None:
+    st.markdown("**One feature map, large, beside the filter that made it**")
+    names = [layer.name for layer in with_maps]
+    left, right = st.columns(2)
+    name = left.selectbox("Layer", names, key="inside_map_layer")
+    layer = with_maps[names.index(name)]
+    channel = right.number_input("Feature map", 1, layer.shape[2], 1, key=f"inside_map_channel-{name}") - 1
+    kernel = activations.filter_for_map(model, name, channel)
+    big, small = st.columns(2)
+    big.image(_gray(layer.values[:, :, channel], max(4, 168 // layer.shape[0])),
+              caption=f"{name}, map {channel + 1} ({layer.shape[0]} x {layer.shape[1]})")
+    if kernel is not None:
+        small.image(pictures.signed_image(kernel, scale=24),
+                    caption=f"its {kernel.shape[0]} x {kernel.shape[1]} filter (red: weights above 0, blue: below)")
+    else:
+        small.caption("This layer has no filter of its own (pooling or normalisation): it reshapes what the "
+                      "layer before it found.")
+
+
+def _where_it_looked(model, image: np.ndarray, label: int) -> None:
+    st.caption("Which pixels made the model read a digit. Red pixels argued for it, blue against. Pick another "
+               "digit to ask \"why not a 7?\": its maps show what speaks for and against that digit.")
+    digit = st.selectbox("Explain the digit", list(range(10)), index=label, key="inside_target",
+                         format_func=lambda d: f"{d} (the reading)" if d == label else str(d))
+    ig = saliency.integrated_gradients(model, image, digit)
+    columns = st.columns(3)
+    columns[0].image(pictures.signed_overlay(image, ig.values, scale=6),
+                     caption=f"Integrated gradients: {saliency.inside_box_share(ig.values, image):.0%} on the "
+                     f"digit ({ig.steps} steps)")
+    try:
+        cam = saliency.grad_cam(model, image, digit)
+        columns[1].image(pictures.signed_overlay(image, cam, scale=6),
+                         caption=f"Grad-CAM: {saliency.inside_box_share(cam, image):.0%} on the digit")
+    except saliency.NeedsConvolutions:
+        columns[1].info("Grad-CAM needs convolution layers, and this model has none (an MLP). Integrated "
+                        "gradients and occlusion work for every model.")
+    heat = saliency.occlusion(model, image, digit)
+    columns[2].image(pictures.signed_overlay(image, heat, scale=6),
+                     caption=f"Occlusion: {saliency.inside_box_share(heat, image):.0%} on the digit")
+    st.caption("Integrated gradients: each pixel's share of the change in probability from a blank image to "
+               "this one (the shares add up to it). Grad-CAM: where the last convolution layer's features that "
+               "matter for the digit were found. Occlusion: how much the probability drops when a 6x6 square "
+               "around the pixel is blanked.")
+
+
+def _filters(model) -> None:
+    st.caption("What the layers learned. The first convolution's filters are small images: each slides over the "
+               "drawing and responds where the pixels match it (red: weights above 0, blue: below). Deeper "
+               "filters read many maps at once, so each is summed up by its mean absolute weight.")
+    first = activations.first_layer_filters(model)
+    if first is None:
+        st.info("This model has no convolution layer: its first layer weighs every pixel separately.")
+    else:
+        name, kernels = first
+        tiles = [pictures.signed_image(kernel, scale=12) for kernel in kernels]
+        st.markdown(f"**{name}**: {len(kernels)} filters of {kernels.shape[1]} x {kernels.shape[2]}")
+        per_row = 8
+        for start in range(0, len(tiles), per_row):
+            row = st.columns(per_row)
+            for column, tile in zip(row, tiles[start:start + per_row], strict=False):
+                column.image(tile)
+    strengths = activations.filter_strengths(model)
+    histograms = {name: (counts, edges) for name, counts, edges in activations.weight_histograms(model)}
+    names = [name for name, _ in strengths]
+    chosen = st.selectbox("Layer", names, index=len(names) - 1, key="inside_filter_layer")
+    counts, edges = histograms[chosen]
+    strength = dict(strengths)[chosen]
+    st.plotly_chart(weight_histogram(counts, edges, strength, chosen), key="inside_weights",
+                    config={"displayModeBar": False})
+
+
+def _among_the_digits(model_name: str, model, image: np.ndarray) -> None:
+    st.caption("Every dot is a test digit, placed by what the model's last hidden layer makes of it (projected "
+               "to 2-D with PCA): digits the model finds alike sit together. The star is your drawing. Below: "
+               "the training digits it finds most like yours.")
+    from mnist_core.data import DataError, load_mnist
+
+    try:
+        data = load_mnist()
+    except DataError as error:
+        st.error(f"The map needs the MNIST data: {error}", icon=":material/error:")
+        return
+    with st.spinner("Mapping 5,000 test digits (once per model; kept beside it)..."):
+        feature_map = embedding.saved_map(model_name, model, data)
+    where, neighbours, distances = embedding.place(feature_map, model, image)
+    st.plotly_chart(feature_map_scatter(feature_map.coordinates, feature_map.test_labels, where,
+                                        feature_map.explained), key="inside_map")
+    columns = st.columns(len(neighbours))
+    for column, index, distance in zip(columns, neighbours, distances, strict=True):
+        column.image(np.kron(data.x_train[index], np.ones((3, 3), np.uint8)),
+                     caption=f"a {data.y_train[index]} · {distance:.1f}")
+
+
+def _every_model(image: np.ndarray) -> None:
+    from mnist_core.reading.inference import predict_probabilities
+
+    st.caption("The same drawing read by every saved model: where they disagree, the drawing is hard.")
+    rows = []
+    for info in store.list_models()[0]:
+        if info.state == store.BROKEN:
+            continue
+        try:
+            probabilities = predict_probabilities(store.load_model(info.name), image)[0]
+        except store.StoreError:
+            continue
+        rows.append({"model": info.name, "reads": int(probabilities.argmax()),
+                     "probability": float(probabilities.max()), "test accuracy": info.test_accuracy,
+                     "state": info.state_label})
+    st.dataframe(rows, hide_index=True, width="stretch", column_config={
+        "probability": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1),
+        "test accuracy": st.column_config.NumberColumn(format="percent")})
+
+
+def _change_its_mind(model, image: np.ndarray, label: int) -> None:
+    st.caption("The smallest change to your drawing that makes the model read another digit. Often a faint "
+               "haze no person would notice is enough: models can be fooled in ways people cannot.")
+    left, middle, right = st.columns([1, 1, 1], vertical_alignment="bottom")
+    target = left.selectbox("Make it read", [d for d in range(10) if d != label], key="inside_attack_target")
+    norm = middle.radio("Budget", ["per pixel (L∞)", "in total (L2)"], key="inside_attack_norm",
+                        help="Per pixel: no pixel changes by more than the budget. In total: the Euclidean "
+                        "length of the whole change is within it.")
+    key = ("inside_attack", image.tobytes(), target, norm)
+    if right.button("Find the smallest change", key="inside_attack_run"):
+        with st.spinner("Searching..."):
+            st.session_state["inside_attack_result"] = (
+                key, attack.smallest_change(model, image, target, "linf" if "L∞" in norm else "l2"))
+    stored = st.session_state.get("inside_attack_result")
+    if stored is None or stored[0] != key:
+        return
+    result = stored[1]
+    if not result.succeeded:
+        st.info(f"No change within the largest budget made it read {target}.")
+        return
+    columns = st.columns(3)
+    columns[0].image(np.kron(image, np.ones((6, 6), np.uint8)), caption=f"Your drawing: read {label}")
+    columns[1].image(pictures.signed_image(result.change, scale=6),
+                     caption="The change (red: more ink, blue: less)")
+    columns[2].image(np.kron((result.image * 255).astype(np.uint8), np.ones((6, 6), np.uint8)),
+                     caption=f"Read {result.reading} ({result.probabilities.max():.0%})")
+    st.markdown(f"Budget **{result.budget:g}** {'per pixel' if result.norm == 'linf' else 'in total'}; "
+                f"the change measures {result.size:.3f} (pixels run from 0 to 1).")
