@@ -197,3 +197,37 @@ def app_server_with_reference_run(tmp_path_factory, chromium_path, mnist_path):
     server = AppServer(artifacts, root / "streamlit.log", extra_env={"MNIST_NPZ": str(mnist_path)})
     yield server
     server.stop()
+
+
+# --- Drawing on the Draw page's canvas --------------------------------------------
+
+CANVAS = "canvas.upper-canvas"
+
+
+def draw(page, strokes) -> None:
+    """Draw strokes (lists of (x, y) in canvas pixels) on the canvas with the mouse."""
+    box = page.locator(CANVAS).bounding_box()
+    for stroke in strokes:
+        x, y = stroke[0]
+        page.mouse.move(box["x"] + x, box["y"] + y)
+        page.mouse.down()
+        for x, y in stroke[1:]:
+            page.mouse.move(box["x"] + x, box["y"] + y)
+        page.mouse.up()
+
+
+def prediction(page) -> str:
+    """The Prediction metric's value once it shows one."""
+    metric = page.get_by_test_id("stMetricValue")
+    metric.wait_for()
+    return metric.inner_text().strip()
+
+
+def wait_for_prediction(page, expected: str) -> None:
+    page.get_by_test_id("stMetricValue").filter(has_text=expected).wait_for()
+
+
+def open_draw_page(page, url: str) -> None:
+    page.goto(url)
+    page.locator(CANVAS).wait_for()
+    page.get_by_text("Nothing to read yet").wait_for()  # the model is loaded and waiting

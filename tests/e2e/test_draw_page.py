@@ -8,32 +8,8 @@ import numpy as np
 import pytest
 
 from tests.conftest import SHARED_DATA
+from tests.e2e.conftest import CANVAS, draw, open_draw_page, prediction, wait_for_prediction
 from tests.helpers import wait_for
-
-CANVAS = "canvas.upper-canvas"
-
-
-def draw(page, strokes) -> None:
-    """Draw strokes (lists of (x, y) in canvas pixels) on the canvas with the mouse."""
-    box = page.locator(CANVAS).bounding_box()
-    for stroke in strokes:
-        x, y = stroke[0]
-        page.mouse.move(box["x"] + x, box["y"] + y)
-        page.mouse.down()
-        for x, y in stroke[1:]:
-            page.mouse.move(box["x"] + x, box["y"] + y)
-        page.mouse.up()
-
-
-def prediction(page) -> str:
-    """The Prediction metric's value once it shows one."""
-    metric = page.get_by_test_id("stMetricValue")
-    metric.wait_for()
-    return metric.inner_text().strip()
-
-
-def wait_for_prediction(page, expected: str) -> None:
-    page.get_by_test_id("stMetricValue").filter(has_text=expected).wait_for()
 
 
 def clear_canvas(page) -> None:
@@ -47,12 +23,6 @@ def paper_colour(page) -> tuple[int, ...]:
     return tuple(page.locator(CANVAS).evaluate(
         """canvas => Array.from(canvas.parentElement.querySelector('canvas.lower-canvas')
                                   .getContext('2d').getImageData(3, 3, 1, 1).data.slice(0, 3))"""))
-
-
-def open_draw_page(page, url: str) -> None:
-    page.goto(url)
-    page.locator(CANVAS).wait_for()
-    page.get_by_text("Nothing to read yet").wait_for()  # the model is loaded and waiting
 
 
 ONE = [[(140, 50 + 9 * k) for k in range(21)]]
