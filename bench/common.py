@@ -48,3 +48,12 @@ def default_pendigits() -> Path:
 def default_mnist() -> Path | None:
     path = Path(os.environ.get("MNIST_NPZ", SHARED_DATA / "mnist.npz"))
     return path if path.is_file() else None
+
+
+def summarise_ms(milliseconds, decimals: int = 3) -> dict:
+    """Median and 95th percentile of timings in milliseconds, and how many there were."""
+    import numpy as np
+
+    values = np.asarray(milliseconds)
+    return {"median_ms": round(float(np.median(values)), decimals),
+            "p95_ms": round(float(np.percentile(values, 95)), decimals), "runs": len(values)}

@@ -21,17 +21,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from bench.common import default_mnist, default_pendigits, emit  # noqa: E402
-
-
-def summarise(milliseconds: list[float]) -> dict:
-    values = np.asarray(milliseconds)
-    return {"median_ms": round(float(np.median(values)), 2), "p95_ms": round(float(np.percentile(values, 95)), 2),
-            "runs": len(values)}
+from bench.common import default_mnist, default_pendigits, emit, summarise_ms  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -75,7 +67,7 @@ def main(argv=None) -> int:
         started = time.perf_counter()
         images.append(update(drawing).image)
         times.append((time.perf_counter() - started) * 1000)
-    results = {"update": summarise(times),
+    results = {"update": summarise_ms(times, 2),
                "integrated_gradients_steps": {str(s): steps.count(s) for s in sorted(set(steps))}}
 
     def timed(function, items) -> dict:
@@ -85,7 +77,7 @@ def main(argv=None) -> int:
             started = time.perf_counter()
             function(item)
             spent.append((time.perf_counter() - started) * 1000)
-        return summarise(spent)
+        return summarise_ms(spent, 2)
 
     results["occlusion"] = timed(lambda image: saliency.occlusion(model, image, 3), images[:50])
     results["attack_linf"] = timed(lambda image: attack.smallest_change(model, image, 3), images[:10])

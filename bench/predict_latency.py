@@ -26,13 +26,7 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from bench.common import default_pendigits, emit  # noqa: E402
-
-
-def summarise(milliseconds: list[float]) -> dict:
-    values = np.asarray(milliseconds)
-    return {"median_ms": round(float(np.median(values)), 3),
-            "p95_ms": round(float(np.percentile(values, 95)), 3), "runs": len(values)}
+from bench.common import default_pendigits, emit, summarise_ms  # noqa: E402
 
 
 def time_calls(function, arguments) -> list[float]:
@@ -79,14 +73,14 @@ def after_streamlit_reruns(model, drawings, images, min_extent, pipeline, reruns
         return lambda arguments: [timed_after_cleanup(a) for a in arguments]
 
     results = {
-        "rerun_cleanup_unfrozen": summarise([reading_then_timed_cleanup(d) for d in drawings[:reruns]]),
-        "pipeline_after_cleanup": summarise(after_cleanup(pipeline)(drawings[:reruns])),
-        "plain_function_after_cleanup": summarise(
+        "rerun_cleanup_unfrozen": summarise_ms([reading_then_timed_cleanup(d) for d in drawings[:reruns]]),
+        "pipeline_after_cleanup": summarise_ms(after_cleanup(pipeline)(drawings[:reruns])),
+        "plain_function_after_cleanup": summarise_ms(
             after_cleanup(lambda im: np.asarray(plain(to_model_input(im))))(images[:reruns])),
     }
     freeze_long_lived_objects()
     try:
-        results["rerun_cleanup_frozen"] = summarise([reading_then_timed_cleanup(d) for d in drawings[:reruns]])
+        results["rerun_cleanup_frozen"] = summarise_ms([reading_then_timed_cleanup(d) for d in drawings[:reruns]])
     finally:
         gc.unfreeze()
     results["rerun_cleanup_speedup_from_freezing"] = round(
@@ -129,13 +123,13 @@ def main(argv=None) -> int:
     for drawing in drawings[:20]:  # warm caches and the allocator
         pipeline(drawing)
     results = {
-        "pipeline": summarise(time_calls(pipeline, drawings)),
-        "preprocess_only": summarise(time_calls(lambda d: preprocess_strokes(strokes_from_canvas_json(d), min_extent),
-                                                drawings)),
-        "inference_only": summarise(time_calls(lambda im: predict_probabilities(model, im), images)),
-        "model_predict": summarise(time_calls(lambda im: model.predict(to_model_input(im), verbose=0),
+        "pipeline": summarise_ms(time_calls(pipeline, drawings)),
+        "preprocess_only": summarise_ms(time_calls(
+            lambda d: preprocess_strokes(strokes_from_canvas_json(d), min_extent), drawings)),
+        "inference_only": summarise_ms(time_calls(lambda im: predict_probabilities(model, im), images)),
+        "model_predict": summarise_ms(time_calls(lambda im: model.predict(to_model_input(im), verbose=0),
                                               images[:60])),
-        "model_call_eager": summarise(time_calls(lambda im: np.asarray(model(to_model_input(im), training=False)),
+        "model_call_eager": summarise_ms(time_calls(lambda im: np.asarray(model(to_model_input(im), training=False)),
                                                  images[:100])),
     }
     results["speedup_vs_model_predict"] = round(

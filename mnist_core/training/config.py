@@ -100,8 +100,7 @@ class TrainConfig:
         if "val_split" in wrong or "subset" in wrong:
             return errors
         if config.subset is not None and config.subset > n_available:
-            return [*errors, f"training-set size must be a whole number from {MIN_SUBSET} to {n_available}, "
-                             f"got {config.subset!r}"]
+            return [*errors, _too_many_images(config.subset, n_available)]
         n_total = config.subset or n_available
         n_val = validation_count(n_total, config.val_split)
         if config.val_split > 0 and n_val < NUM_CLASSES:
@@ -165,8 +164,7 @@ class CVConfig:
         if "folds" in wrong or "subset" in wrong:
             return errors
         if self.subset is not None and self.subset > n_available:
-            return [*errors, f"training-set size must be a whole number from {MIN_SUBSET} to {n_available}, "
-                             f"got {self.subset!r}"]
+            return [*errors, _too_many_images(self.subset, n_available)]
         n_total = self.subset or n_available
         # Each fold trains on (k-1)/k of the images and validates on the rest.
         n_fold_train = n_total - math.ceil(n_total / self.folds)
@@ -200,6 +198,10 @@ class CVConfig:
 # Its test accuracy is held to QUICK_RUN_MIN_ACCURACY by the tests.
 QUICK_RUN = TrainConfig(arch="quick_cnn", subset=5000, epochs=2, early_stopping=False)
 QUICK_RUN_MIN_ACCURACY = 0.95
+
+
+def _too_many_images(subset: int, n_available: int) -> str:
+    return f"training-set size must be a whole number from {MIN_SUBSET} to {n_available}, got {subset!r}"
 
 
 def validation_count(n_total: int, val_split: float) -> int:
