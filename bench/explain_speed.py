@@ -33,20 +33,19 @@ def main(argv=None) -> int:
     parser.add_argument("--pendigits", default=str(default_pendigits()))
     args = parser.parse_args(argv)
 
-    from bench.pendigits import canvas_json, filling_canvas, load_pendigits
+    from bench.pendigits import canvas_drawings
     from mnist_core.data import load_mnist
     from mnist_core.explain import activations, attack, embedding, saliency
     from mnist_core.models import store
     from mnist_core.reading.inference import read_strokes, warm_up
-    from mnist_core.reading.preprocess import CANVAS_SIZE, DEFAULT_BRUSH_WIDTH, dot_size, strokes_from_canvas_json
+    from mnist_core.reading.preprocess import DEFAULT_BRUSH_WIDTH, dot_size, strokes_from_canvas_json
     from mnist_core.tfimport import import_keras_quietly
 
     import_keras_quietly()
     name = store.resolve_model_name(args.model)
     model = store.load_model(name)
     warm_up(model)
-    digits = load_pendigits(args.pendigits)[: args.count]
-    drawings = [canvas_json(filling_canvas(d.strokes, CANVAS_SIZE), DEFAULT_BRUSH_WIDTH) for d in digits]
+    drawings = canvas_drawings(args.pendigits, args.count)
     min_extent = dot_size(DEFAULT_BRUSH_WIDTH)
     has_convolutions = bool(saliency.conv_layers(model))
     steps = []

@@ -152,3 +152,12 @@ def render_like_canvas(strokes, canvas_size: int, brush_width: float, supersampl
              for line in path_commands_to_points(canvas_path(stroke, brush_width), curve_steps=8)]
     image = draw_round_strokes((big, big), lines, brush_width * supersample)
     return np.asarray(image.resize((canvas_size, canvas_size), Image.BOX), dtype=np.uint8)
+
+
+def canvas_drawings(path: str | os.PathLike, count: int) -> list[dict]:
+    """The first ``count`` pen digits as the Draw page's canvas sends them: strokes
+    filling the canvas, as canvas JSON at the default brush width."""
+    from mnist_core.reading.preprocess import CANVAS_SIZE, DEFAULT_BRUSH_WIDTH
+
+    return [canvas_json(filling_canvas(d.strokes, CANVAS_SIZE), DEFAULT_BRUSH_WIDTH)
+            for d in load_pendigits(path)[:count]]

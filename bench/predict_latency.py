@@ -95,12 +95,11 @@ def main(argv=None) -> int:
     parser.add_argument("--pendigits", default=str(default_pendigits()))
     args = parser.parse_args(argv)
 
-    from bench.pendigits import canvas_json, filling_canvas, load_pendigits
+    from bench.pendigits import canvas_drawings
     from mnist_core.data import to_model_input
     from mnist_core.models import store
     from mnist_core.reading.inference import predict_probabilities, read_strokes, warm_up
     from mnist_core.reading.preprocess import (
-        CANVAS_SIZE,
         DEFAULT_BRUSH_WIDTH,
         dot_size,
         preprocess_strokes,
@@ -112,8 +111,7 @@ def main(argv=None) -> int:
     name = store.resolve_model_name(args.model)
     model = store.load_model(name)
     warm_up(model)
-    digits = load_pendigits(args.pendigits)[: args.count]
-    drawings = [canvas_json(filling_canvas(d.strokes, CANVAS_SIZE), DEFAULT_BRUSH_WIDTH) for d in digits]
+    drawings = canvas_drawings(args.pendigits, args.count)
     min_extent = dot_size(DEFAULT_BRUSH_WIDTH)  # as the Draw page reads them
     images = [preprocess_strokes(strokes_from_canvas_json(d), min_extent) for d in drawings]
 
