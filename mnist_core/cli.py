@@ -204,7 +204,6 @@ def _print_table(rows: list[tuple]) -> None:
 
 def cmd_train(args, argv) -> int:
     from mnist_core.jobs.spec import TrainingJob, with_data
-    from mnist_core.jobs.worker import run_new_job
     from mnist_core.settings import from_arguments
     from mnist_core.training.config import TrainConfig
 
@@ -213,20 +212,22 @@ def cmd_train(args, argv) -> int:
     name = args.name if args.name is not None else _default_model_name(config.arch)
     job = with_data(TrainingJob(config, name, save_if_stopped=not args.discard_if_stopped,
                                 set_default=args.set_default), args.data)
-    problems = job.problems()
-    if problems:
-        raise CliError("; ".join(problems))
-    return run_new_job(job, run_dir=args.run_dir, command=shlex.join(["python", "-m", "mnist_core", *argv]),
-                       verbose=_keras_verbosity())
+    return _run_here(job, args, argv)
 
 
 def cmd_cv(args, argv) -> int:
     from mnist_core.jobs.spec import CrossValidationJob, with_data
-    from mnist_core.jobs.worker import run_new_job
     from mnist_core.settings import from_arguments
     from mnist_core.training.config import CVConfig
 
     job = with_data(CrossValidationJob(from_arguments(CVConfig, args)), args.data)
+    return _run_here(job, args, argv)
+
+
+def _run_here(job, args, argv) -> int:
+    """Check ``job`` (CliError with every problem) and run it in this process, recording the command line."""
+    from mnist_core.jobs.worker import run_new_job
+
     problems = job.problems()
     if problems:
         raise CliError("; ".join(problems))
