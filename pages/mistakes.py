@@ -4,9 +4,11 @@ import numpy as np
 import streamlit as st
 
 from mnist_core.charts import confusion_heatmap, per_class_accuracy_bars, percent_label, probability_bars
+from mnist_core.explain import pictures, saliency
+from mnist_core.models import store
 from ui import require_entrypoint
-from ui.models import evaluation_of, selected_model_name
-from ui.text import sure_text
+from ui.models import evaluation_of, load_model, selected_model_name
+from ui.text import a_digit, sure_text
 
 require_entrypoint()
 
@@ -14,6 +16,7 @@ PAGE_SIZE = 40
 COLUMNS = 8
 ANY = "any"
 ORDERS = {"Most confident mistakes first": "confidence", "Test-set index": "index"}
+OVERLAY_SCALE = 6  # 168 px: two overlays side by side in each half of the dialog
 
 st.title("Mistakes")
 st.caption("The MNIST test images the model reads wrong. Click a cell of the confusion matrix, or "
@@ -104,7 +107,8 @@ for row_start in range(0, len(shown), COLUMNS):
 
 def inspect_mistake(index: int) -> None:
     """One mistake up close (in a dialog titled with its number): the image large, its
-    true and predicted digit, the ten probabilities."""
+    true and predicted digit, the ten probabilities, and where the model looked for each
+    of the two digits."""
     true_digit, predicted_digit = evaluation.labels[index], evaluation.predictions[index]
     st.markdown(f"True digit **{true_digit}**, read as **{predicted_digit}** "
                 f"({sure_text(evaluation.confidence[index])}).")
@@ -113,6 +117,44 @@ def inspect_mistake(index: int) -> None:
     with chart:
         st.plotly_chart(probability_bars(evaluation.probabilities[index]), key="mistakes-inspected-bars",
                         config={"displayModeBar": False})
+    why_each_digit(x_test[index], int(true_digit), int(predicted_digit))
+
+
+def why_each_digit(image: np.ndarray, true_digit: int, predicted_digit: int) -> None:
+    """Saliency for the true digit and for the predicted one, side by side: what spoke
+    for the right digit, and what made the model read the wrong one."""
+    try:
+        model = load_model(model_name)
+    except store.StoreError as error:
+        st.error(f"The model could not be loaded to show where it looked: {error}", icon=":material/error:")
+        return
+    with st.spinner("Working out where the model looked..."):
+        maps = {digit: where_it_looked(model, image, digit) for digit in (true_digit, predicted_digit)}
+    st.caption(f"Where the model looked, for each digit: red pixels argued for that digit, blue against it. "
+               f"Compare the two: the red in the maps for {a_digit(predicted_digit)} shows what misled the model.")
+    for half, digit, role in zip(st.columns(2), maps, ("the true digit", "what it read"), strict=True):
+        with half:
+            st.markdown(f"**Why {a_digit(digit)}?** ({role})")
+            for place, (overlay, caption) in zip(st.columns(2), maps[digit], strict=False):
+                place.image(overlay, caption=caption, output_format="PNG")  # JPEG would smear single pixels
+    if len(maps[true_digit]) == 1:  # integrated gradients alone: no convolution layer for Grad-CAM
+        st.caption("Grad-CAM needs convolution layers, and this model has none (an MLP): integrated gradients "
+                   "work for every model.")
+
+
+def where_it_looked(model, image: np.ndarray, digit: int) -> list[tuple[np.ndarray, str]]:
+    """(overlay, caption) for integrated gradients and, for a model with convolution
+    layers, Grad-CAM, explaining ``digit``."""
+    ig = saliency.integrated_gradients(model, image, digit)
+    shown = [(pictures.signed_overlay(image, ig.values, scale=OVERLAY_SCALE),
+              f"Integrated gradients: {saliency.inside_box_share(ig.values, image):.0%} on the digit")]
+    try:
+        cam = saliency.grad_cam(model, image, digit)
+    except saliency.NeedsConvolutions:
+        return shown
+    shown.append((pictures.signed_overlay(image, cam, scale=OVERLAY_SCALE),
+                  f"Grad-CAM: {saliency.inside_box_share(cam, image):.0%} on the digit"))
+    return shown
 
 
 # Opened by the button's click alone, never from session state: any later rerun (a filter
