@@ -7,7 +7,8 @@ gradients for the digit read (with the steps they took). The model is warm: each
 function has run once. Also times the other views on demand (occlusion, the
 targeted attack), and the feature map: built for 5,000 test images (plus 5,000
 training images for neighbours) and saved, then loaded from disk in a new
-process's way (memory emptied), and one drawing placed on it.
+process's way (memory emptied), and one drawing placed on it; then its t-SNE
+layout, computed and added to the saved map, loaded again, and a drawing placed on it.
 
     python -m bench.explain_speed [--model NAME] [--count N]
 """
@@ -38,7 +39,7 @@ def main(argv=None) -> int:
     from mnist_core.explain import activations, attack, embedding, saliency
     from mnist_core.models import store
     from mnist_core.reading.inference import read_strokes, warm_up
-    from mnist_core.reading.preprocess import DEFAULT_BRUSH_WIDTH, dot_size, strokes_from_canvas_json
+    from mnist_core.reading.preprocess import DEFAULT_BRUSH_WIDTH, dot_size, strokes_from_points
     from mnist_core.tfimport import import_keras_quietly
 
     import_keras_quietly()
@@ -51,7 +52,7 @@ def main(argv=None) -> int:
     steps = []
 
     def update(drawing):
-        reading = read_strokes(model, strokes_from_canvas_json(drawing), min_extent)
+        reading = read_strokes(model, strokes_from_points(drawing), min_extent)
         activations.layer_activations(model, reading.image)
         if has_convolutions:
             saliency.grad_cam(model, reading.image, reading.label)
@@ -93,10 +94,21 @@ def main(argv=None) -> int:
         feature_map = embedding.saved_map(name, model, data, models_root=scratch)
         loaded = time.perf_counter() - started
         assert feature_map.from_disk
+        started = time.perf_counter()  # the t-SNE layout, computed when first asked for and added to the file
+        embedding.saved_map(name, model, data, models_root=scratch, tsne=True)
+        tsne_built = time.perf_counter() - started
+        embedding._MEMORY.clear()
+        started = time.perf_counter()
+        with_tsne = embedding.saved_map(name, model, data, models_root=scratch, tsne=True)
+        tsne_loaded = time.perf_counter() - started
+        assert with_tsne.from_disk and with_tsne.tsne is not None
         results["feature_map"] = {
             "test_images": len(feature_map.test_indices), "neighbour_images": len(feature_map.train_indices),
             "build_and_save_s": round(built, 2), "load_s": round(loaded, 3),
             "place_one_drawing": timed(lambda image: embedding.place(feature_map, model, image), images[:50]),
+            "tsne_build_and_save_s": round(tsne_built, 2), "tsne_load_s": round(tsne_loaded, 3),
+            "place_one_drawing_tsne": timed(
+                lambda image: embedding.place(with_tsne, model, image, projection=embedding.BY_TSNE), images[:50]),
         }
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

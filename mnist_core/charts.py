@@ -210,17 +210,39 @@ DIGIT_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b
                  "#bcbd22", "#17becf"]
 
 
-def feature_map_scatter(coordinates, labels, drawing, explained, height: int = 480) -> go.Figure:
+def feature_map_scatter(coordinates, labels, drawing, axis_titles: Sequence[str], test_indices=None, readings=None,
+                        chosen: int | None = None, height: int = 480) -> go.Figure:
     """Test digits at their 2-D ``coordinates`` (N, 2), one colour per digit ``labels``,
-    and the drawing's position ``drawing`` (2,) as a star; ``explained``: the share of
-    variance each axis holds (axis titles)."""
+    and the drawing's position ``drawing`` (2,) as a star.
+
+    Args:
+        axis_titles: the x and y axis titles.
+        test_indices: (N,) each dot's test-set index: hovering says it, and it is each
+            dot's first ``customdata`` value, so that a click tells which digit it was.
+        readings: (N,) the digit the model reads in each (said on hover).
+        chosen: a test-set index to ring (the digit shown beside the map), if any.
+    """
+    import numpy as np
+
+    labels = np.asarray(labels).astype(int)
+    coordinates = np.asarray(coordinates, dtype=float)
+    indices = np.arange(len(labels)) if test_indices is None else np.asarray(test_indices).astype(int)
+    read = labels if readings is None else np.asarray(readings).astype(int)
     figure = go.Figure()
     for digit in range(10):
-        rows = [i for i, label in enumerate(labels) if int(label) == digit]
+        rows = np.flatnonzero(labels == digit)
         figure.add_trace(go.Scattergl(
-            x=[float(coordinates[i][0]) for i in rows], y=[float(coordinates[i][1]) for i in rows],
-            mode="markers", name=str(digit), marker=dict(size=4, color=DIGIT_COLOURS[digit], opacity=0.55),
-            hovertemplate=f"a test {digit}<extra></extra>",
+            x=coordinates[rows, 0], y=coordinates[rows, 1], mode="markers", name=str(digit),
+            marker=dict(size=4, color=DIGIT_COLOURS[digit], opacity=0.55),
+            customdata=np.stack([indices[rows], read[rows]], axis=1).tolist(),  # plain lists: a click sends them back
+            hovertemplate=f"a test {digit} · #%{{customdata[0]}} (read as %{{customdata[1]}})<extra></extra>",
+        ))
+    if chosen is not None and np.any(indices == chosen):
+        row = int(np.flatnonzero(indices == chosen)[0])
+        figure.add_trace(go.Scatter(
+            x=[coordinates[row, 0]], y=[coordinates[row, 1]], mode="markers", name=f"#{chosen}",
+            marker=dict(symbol="circle-open", size=16, color="black", line=dict(width=2.5)),
+            hovertemplate=f"test image #{chosen}, shown beside the map<extra></extra>",
         ))
     figure.add_trace(go.Scatter(
         x=[float(drawing[0])], y=[float(drawing[1])], mode="markers", name="your drawing",
@@ -229,8 +251,69 @@ def feature_map_scatter(coordinates, labels, drawing, explained, height: int = 4
     ))
     figure.update_layout(
         height=height, margin=dict(l=10, r=10, t=10, b=10), legend=dict(title="digit", itemsizing="constant"),
-        xaxis=dict(title=f"PCA 1 ({100 * float(explained[0]):.0f}% of the variance)", zeroline=False),
-        yaxis=dict(title=f"PCA 2 ({100 * float(explained[1]):.0f}%)", zeroline=False),
+        xaxis=dict(title=axis_titles[0], zeroline=False), yaxis=dict(title=axis_titles[1], zeroline=False),
+        clickmode="event+select",
+    )
+    return figure
+
+
+MAP_GAP = 1  # pixels between the tiles of a feature-map grid
+
+
+def map_tile_centres(count: int, height: int, width: int, columns: int, gap: int = MAP_GAP) -> list[tuple]:
+    """The centre (x, y), in pixels of the grid image, of each of ``count`` maps of
+    ``height`` x ``width`` tiled ``columns`` to a row with ``gap`` between them, as
+    ``explain.pictures.map_grid`` lays them out (map 0 top left, then along the row)."""
+    centres = []
+    for index in range(count):
+        row, column = divmod(index, columns)
+        centres.append((column * (width + gap) + (width - 1) / 2, row * (height + gap) + (height - 1) / 2))
+    return centres
+
+
+def feature_maps_figure(maps, layer: str, scale: int = 3, chosen: int | None = None) -> go.Figure:
+    """A layer's feature maps (H, W, C) as one clickable grid: the maps as one grey
+    picture (dark: strong; all on the layer's one scale), an invisible square marker on
+    each map whose ``customdata`` is its channel index (a click anywhere on a map
+    selects it: with ``hoverdistance=-1`` the nearest marker answers), a thin frame
+    around each map and a red one around map ``chosen``. ``scale``: screen pixels per
+    map pixel (less where the page is narrower)."""
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from mnist_core.explain.pictures import map_grid
+
+    height, width, count = np.shape(maps)
+    columns = int(np.ceil(np.sqrt(count)))
+    grid = map_grid(maps, scale=1, columns=columns, gap=MAP_GAP)
+    buffer = io.BytesIO()
+    Image.fromarray(grid[:, :, 0]).save(buffer, format="PNG")
+    centres = np.asarray(map_tile_centres(count, height, width, columns))
+    figure = go.Figure(go.Image(source="data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode(),
+                                hoverinfo="skip"))
+    figure.add_trace(go.Scatter(
+        x=centres[:, 0], y=centres[:, 1], mode="markers", showlegend=False,
+        marker=dict(symbol="square", size=0.6 * scale * min(height, width), opacity=0.0),  # unseen, yet hovered
+        selected=dict(marker=dict(opacity=0.0)), unselected=dict(marker=dict(opacity=0.0)),
+        customdata=[[channel] for channel in range(count)],  # plain lists: a click sends them back
+        text=[f"{layer}, map {channel + 1}" for channel in range(count)],
+        hovertemplate="%{text}<extra></extra>",
+    ))
+    # All frames in one go: add_shape validates the whole layout each time (a second for 128 maps).
+    frames = [dict(type="rect", x0=x - width / 2, x1=x + width / 2, y0=y - height / 2, y1=y + height / 2,
+                   line=dict(color=ACCENT if channel == chosen else "#d0d0d0", width=2.5 if channel == chosen else 1))
+              for channel, (x, y) in enumerate(centres)]
+    rows, columns_px = grid.shape[:2]
+    figure.update_layout(
+        shapes=frames, height=rows * scale + 8, margin=dict(l=4, r=4, t=4, b=4), showlegend=False,
+        xaxis=dict(visible=False, range=[-0.5, columns_px - 0.5], fixedrange=True, constrain="domain",
+                   constraintoward="left"),
+        yaxis=dict(visible=False, range=[rows - 0.5, -0.5], fixedrange=True, scaleanchor="x", constrain="domain",
+                   constraintoward="top"),
+        hovermode="closest", hoverdistance=-1, clickmode="event+select", dragmode=False,
     )
     return figure
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 import shutil
 
@@ -12,9 +13,11 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from mnist_core.charts import ACCENT
 from mnist_core.explain import embedding
 from mnist_core.models import store
 from tests.conftest import REPO_ROOT, SHIPPED_ARTIFACTS
+from ui.inside import DIGIT_KEY, clicked_point
 
 
 @pytest.fixture
@@ -46,6 +49,17 @@ def _text(app: AppTest) -> str:
     return " ".join(texts)
 
 
+def _map_charts(app: AppTest) -> dict[str, dict]:
+    """The clickable feature-map grids on the page: layer name -> the figure's spec."""
+    specs = [json.loads(chart.proto.spec) for chart in app.get("plotly_chart")]
+    return {spec["data"][1]["text"][0].split(",")[0]: spec for spec in specs if spec["data"][0]["type"] == "image"}
+
+
+def _outlined(spec: dict) -> list[int]:
+    """Which maps of a grid figure are outlined as the chosen one (their order in the grid)."""
+    return [index for index, shape in enumerate(spec["layout"].get("shapes", [])) if shape["line"]["color"] == ACCENT]
+
+
 def test_layers_show_every_layer_of_the_model(page_with_a_three):
     app = page_with_a_three
     model = store.load_model(store.default_model_name())
@@ -53,6 +67,37 @@ def test_layers_show_every_layer_of_the_model(page_with_a_three):
     for layer in model.layers:
         assert f"**{layer.name}**" in text
     assert "One feature map, large" in text
+    charts = _map_charts(app)
+    with_maps = [layer for layer in model.layers if len(layer.output.shape) == 4]
+    assert sorted(charts) == sorted(layer.name for layer in with_maps)  # one clickable grid per layer of maps
+    for layer in with_maps:
+        assert len(charts[layer.name]["data"][1]["customdata"]) == layer.output.shape[-1]  # a target per map
+    assert _outlined(charts[with_maps[0].name]) == [0]  # at first: the first layer's first map
+
+
+def test_the_map_shown_large_is_the_one_chosen_and_outlined_in_its_grid(page_with_a_three):
+    app = _open(page_with_a_three, "Layers")
+    model = store.load_model(store.default_model_name())
+    deep = [layer.name for layer in model.layers if len(layer.output.shape) == 4][3]
+    app.selectbox(key="inside_map_layer").set_value(deep).run()
+    app.number_input(key=f"inside_map_channel-{deep}").set_value(5).run()
+    assert not app.exception
+    assert re.search(rf"{deep}, map 5 \(\d+ x \d+\)", _text(app))
+    charts = _map_charts(app)
+    assert _outlined(charts[deep]) == [4]
+    assert all(not _outlined(spec) for name, spec in charts.items() if name != deep)
+
+
+def test_a_click_on_a_chart_is_read_from_its_selection_state():
+    # The shape st.plotly_chart gives a click (AppTest cannot click a Plotly chart).
+    clicked = {"selection": {"points": [{"curve_number": 1, "point_index": 4, "customdata": [4]}],
+                             "point_indices": [4], "box": [], "lasso": []}}
+    assert clicked_point(clicked) == [4]
+    row = {"selection": {"points": [{"customdata": {"0": 1234, "1": 7}}]}}
+    assert clicked_point(row) == [1234, 7]
+    assert clicked_point({"selection": {"points": [], "point_indices": [], "box": [], "lasso": []}}) is None
+    assert clicked_point({"selection": {"points": [{"point_index": 0}]}}) is None  # the star: no data
+    assert clicked_point(None) is None
 
 
 def test_where_it_looked_shows_three_maps_mostly_on_the_digit(page_with_a_three):
@@ -74,9 +119,29 @@ def test_filters_every_model_and_the_feature_map(page_with_a_three):
     usable = [info.name for info in store.list_models()[0] if info.state != store.BROKEN]
     assert sorted(rows["model"]) == sorted(usable)
     assert (rows["reads"] == 3).all()  # every shipped model reads this clear 3
-    app = _open(app, "Among the digits")
-    assert "your drawing" in str(app.get("plotly_chart")[-1].proto.spec)
-    assert embedding.cache_path(store.default_model_name()).exists()  # kept beside the model
+
+
+def test_the_digit_map_in_both_projections_and_a_chosen_digit_beside_it(page_with_a_three, mnist):
+    app = _open(page_with_a_three, "Among the digits")
+    spec = app.get("plotly_chart")[-1].proto.spec
+    assert "your drawing" in spec and "PCA 1" in spec
+    assert "Click a dot to see that digit here" in _text(app)
+    path = embedding.cache_path(store.default_model_name())
+    assert path.exists()  # kept beside the model
+    feature_map = embedding.saved_map(store.default_model_name(), None, mnist)
+    seven = int(feature_map.test_indices[feature_map.test_labels == 7][0])
+    app.session_state[DIGIT_KEY] = seven  # as a click on that dot leaves it
+    app.run()
+    assert not app.exception
+    assert f"Test image #{seven}: a 7, read as 7" in _text(app)
+    app.radio(key="inside_projection").set_value("t-SNE").run()
+    assert not app.exception
+    spec = app.get("plotly_chart")[-1].proto.spec
+    assert "t-SNE 1" in spec and "your drawing" in spec
+    assert f"test image #{seven}, shown beside the map" in spec  # ringed on this map too
+    assert "average position of the 10 map digits most like it" in _text(app)
+    with np.load(path) as stored:
+        assert "tsne" in stored.files  # computed once, kept beside the model
 
 
 def test_change_its_mind_finds_a_change_that_is_read_as_the_target(page_with_a_three):

@@ -4,6 +4,7 @@ CNN and an MLP trained here for a moment, on real MNIST test digits."""
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -176,6 +177,8 @@ def test_a_reported_change_of_mind_is_real_and_within_budget(cnn, mnist, norm):
 def test_the_feature_map_groups_digits_and_finds_neighbours_of_the_same_digit(cnn, mnist):
     feature_map = embedding.build_map(cnn, mnist, map_images=1000, neighbour_images=2000)
     assert feature_map.coordinates.shape == (1000, 2)
+    read = predict_probabilities(cnn, mnist.x_test[feature_map.test_indices]).argmax(axis=1)
+    np.testing.assert_array_equal(feature_map.test_readings, read)  # what the map's hover says it reads
     features = embedding.penultimate_features(cnn, mnist.x_test[feature_map.test_indices[:50]])
     np.testing.assert_allclose(feature_map.project(features), feature_map.coordinates[:50], atol=1e-3)
     same = []
@@ -202,6 +205,64 @@ def test_the_feature_map_is_kept_beside_the_model_until_the_model_changes(mlp, m
     assert embedding.cache_path("renamed").exists() and not embedding.cache_path("seen").exists()
     store.delete_model("renamed")
     assert not embedding.cache_path("renamed").exists()
+
+
+@pytest.fixture(scope="module")
+def shipped_copy(tmp_path_factory):
+    """A scratch models folder holding a copy of the shipped default model: (folder, name)."""
+    models = SHIPPED_ARTIFACTS / "models"
+    name = store.default_model_name(models)
+    folder = tmp_path_factory.mktemp("models")
+    shutil.copy(models / f"{name}.keras", folder / f"{name}.keras")
+    return folder, name
+
+
+@pytest.fixture(scope="module")
+def tsne_map(cnn, mnist, shipped_copy):
+    """The shipped model's map of 5,000 test digits, with its t-SNE layout, saved beside the copy."""
+    folder, name = shipped_copy
+    feature_map = embedding.saved_map(name, cnn, mnist, models_root=folder)
+    assert feature_map.tsne is None  # computed only when asked for
+    return embedding.saved_map(name, cnn, mnist, models_root=folder, tsne=True)
+
+
+def test_the_tsne_layout_is_kept_beside_the_model_and_reloaded_equal(tsne_map, cnn, mnist, shipped_copy):
+    folder, name = shipped_copy
+    assert tsne_map.tsne.shape == (embedding.MAP_IMAGES, 2)
+    with np.load(embedding.cache_path(name, folder)) as stored:
+        assert "tsne" in stored.files
+    embedding._MEMORY.clear()  # as in a new process
+    again = embedding.saved_map(name, cnn, mnist, models_root=folder, tsne=True)
+    assert again.from_disk
+    np.testing.assert_array_equal(again.tsne, tsne_map.tsne)
+    np.testing.assert_array_equal(again.coordinates, tsne_map.coordinates)
+
+
+def test_a_saved_map_without_the_tsne_layout_still_loads(tsne_map, cnn, mnist, shipped_copy, tmp_path):
+    folder, name = shipped_copy
+    older = tmp_path / "models"
+    older.mkdir()
+    shutil.copy(folder / f"{name}.keras", older / f"{name}.keras")
+    with np.load(embedding.cache_path(name, folder)) as stored:  # the file as saved before t-SNE was asked for
+        np.savez(embedding.cache_path(name, older), **{key: stored[key] for key in stored.files if key != "tsne"})
+    loaded = embedding.saved_map(name, cnn, mnist, models_root=older)
+    assert loaded.from_disk
+    assert loaded.tsne is None
+    np.testing.assert_array_equal(loaded.coordinates, tsne_map.coordinates)
+
+
+def test_a_digit_placed_on_the_tsne_map_lands_among_dots_of_its_own_digit(tsne_map, cnn, mnist):
+    order = np.random.default_rng(0).permutation(len(mnist.x_test))
+    order = order[~np.isin(order, tsne_map.test_indices)][:200]  # digits that are not dots of the map themselves
+    read = predict_probabilities(cnn, mnist.x_test[order]).argmax(axis=1)
+    right = order[read == mnist.y_test[order]][:100]
+    images, labels = mnist.x_test[right], mnist.y_test[right]
+    shares = []
+    for image, label in zip(images, labels, strict=True):
+        where, _, _ = embedding.place(tsne_map, cnn, image, projection=embedding.BY_TSNE)
+        nearest_dots = np.argsort(np.linalg.norm(tsne_map.tsne - where, axis=1))[:10]
+        shares.append(np.mean(tsne_map.test_labels[nearest_dots] == label))
+    assert np.mean(np.asarray(shares) > 0.5) >= 0.95, f"shares of same-digit dots: {sorted(shares)[:10]}"
 
 
 # --- Every architecture, and the CLI -------------------------------------------------

@@ -2,15 +2,19 @@
 one view at a time, each with a sentence or two on how to read it.
 
 The numbers come from ``mnist_core.explain``; this module only lays them out.
-Only the open view is computed, so the reading itself stays fast.
+Only the open view is computed, so the reading itself stays fast. Coloured pictures
+go to the browser as PNG: Streamlit sends RGB arrays as JPEG, which smears the
+single red and blue pixels a saliency map is made of.
 """
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import streamlit as st
 
-from mnist_core.charts import feature_map_scatter, weight_histogram
+from mnist_core.charts import feature_map_scatter, feature_maps_figure, weight_histogram
 from mnist_core.explain import activations, attack, embedding, pictures, saliency
 from mnist_core.models import store
 
@@ -18,6 +22,28 @@ LAYERS, LOOKED, FILTERS, AMONG, ALL_MODELS, CHANGE = (
     "Layers", "Where it looked", "Filters", "Among the digits", "Every model", "Change its mind")
 VIEWS = [LAYERS, LOOKED, FILTERS, AMONG, ALL_MODELS, CHANGE]
 VIEW_KEY = "inside_view"
+MAP_LAYER_KEY = "inside_map_layer"  # the layer whose map is shown large (its selectbox)
+PROJECTIONS = {"PCA": embedding.BY_PCA, "t-SNE": embedding.BY_TSNE}
+PROJECTION_KEY = "inside_projection"
+DIGIT_KEY = "inside_map_digit"  # the test digit clicked on the map, shown beside it
+
+
+def _channel_key(layer_name: str) -> str:
+    """The key of the number input choosing a map of ``layer_name``."""
+    return f"inside_map_channel-{layer_name}"
+
+
+def clicked_point(chart_state) -> list | None:
+    """The ``customdata`` of the point clicked in a Plotly chart (its selection state,
+    as ``st.plotly_chart`` returns it or session state holds it), as a list; None when
+    nothing, or a point without data, is selected."""
+    points = chart_state.get("selection", {}).get("points", []) if chart_state else []
+    if not points or points[0].get("customdata") is None:
+        return None
+    data = points[0]["customdata"]
+    if isinstance(data, dict):  # a row of customdata can arrive as {"0": ..., "1": ...}
+        return [data[key] for key in sorted(data, key=int)]
+    return list(data) if isinstance(data, (list, tuple)) else [data]
 
 
 def inside_the_model(model_name: str, model, image: np.ndarray, label: int) -> None:
@@ -55,14 +81,22 @@ def _vector_strip(values: np.ndarray, width: int = 32, scale: int = 8) -> np.nda
 def _layers(model, image: np.ndarray) -> None:
     st.caption("Each layer's output for this drawing, from the input to the answer. A convolution layer makes "
                "one feature map per filter: dark where the filter found its pattern. All maps of a layer share "
-               "one scale, so a pale map found little. Dense layers are shown as a grid of units.")
+               "one scale, so a pale map found little. Click a map to see it large beside the filter that made "
+               "it. Dense layers are shown as a grid of units.")
     layers = activations.layer_activations(model, image)
     with_maps = [layer for layer in layers if layer.kind == activations.MAPS]
+    names = [layer.name for layer in with_maps]
+    _keep_the_choice_valid(with_maps)
+    shown = st.session_state.get(MAP_LAYER_KEY, names[0] if names else None)
     for layer in layers[:-1]:
         with st.container(border=True):
             st.markdown(f"**{layer.name}** · {layer.layer_type} · output {' x '.join(map(str, layer.shape))}")
             if layer.kind == activations.MAPS:
-                st.image(pictures.map_grid(layer.values, scale=3 if layer.shape[0] > 14 else 5))
+                chosen = st.session_state.get(_channel_key(layer.name), 1) - 1 if layer.name == shown else None
+                chart_key = f"inside_maps-{layer.name}"
+                st.plotly_chart(feature_maps_figure(layer.values, layer.name, 3 if layer.shape[0] > 14 else 5, chosen),
+                                key=chart_key, on_select=partial(_map_clicked, chart_key, layer.name),
+                                selection_mode="points", config={"displayModeBar": False})
             else:
                 st.image(_vector_strip(layer.values))
     st.caption(f"**{layers[-1].name}** · the last layer's output is the probabilities above.")
@@ -70,19 +104,39 @@ def _layers(model, image: np.ndarray) -> None:
         _one_map_closer(model, with_maps)
 
 
+def _map_clicked(chart_key: str, layer_name: str) -> None:
+    """A click on a map of ``layer_name``: choose it in the widgets below (they are drawn
+    after the charts, so they show it on this run)."""
+    point = clicked_point(st.session_state.get(chart_key))
+    if point is None:  # a click that only cleared the selection
+        return
+    st.session_state[MAP_LAYER_KEY] = layer_name
+    st.session_state[_channel_key(layer_name)] = int(point[0]) + 1
+
+
+def _keep_the_choice_valid(with_maps: list) -> None:
+    """Forget a chosen layer or map that this model does not have (another model was picked)."""
+    names = [layer.name for layer in with_maps]
+    if st.session_state.get(MAP_LAYER_KEY) not in names:
+        st.session_state.pop(MAP_LAYER_KEY, None)
+    for layer in with_maps:
+        if st.session_state.get(_channel_key(layer.name), 1) > layer.shape[2]:
+            st.session_state[_channel_key(layer.name)] = 1
+
+
 def _one_map_closer(model, with_maps: list) -> None:
     st.markdown("**One feature map, large, beside the filter that made it**")
     names = [layer.name for layer in with_maps]
     left, right = st.columns(2)
-    name = left.selectbox("Layer", names, key="inside_map_layer")
+    name = left.selectbox("Layer", names, key=MAP_LAYER_KEY)
     layer = with_maps[names.index(name)]
-    channel = right.number_input("Feature map", 1, layer.shape[2], 1, key=f"inside_map_channel-{name}") - 1
+    channel = right.number_input("Feature map", 1, layer.shape[2], key=_channel_key(name)) - 1
     kernel = activations.filter_for_map(model, name, channel)
     big, small = st.columns(2)
     big.image(_gray(layer.values[:, :, channel], max(4, 168 // layer.shape[0])),
               caption=f"{name}, map {channel + 1} ({layer.shape[0]} x {layer.shape[1]})")
     if kernel is not None:
-        small.image(pictures.signed_image(kernel, scale=24),
+        small.image(pictures.signed_image(kernel, scale=24), output_format="PNG",
                     caption=f"its {kernel.shape[0]} x {kernel.shape[1]} filter (red: weights above 0, blue: below)")
     else:
         small.caption("This layer has no filter of its own (pooling or normalisation): it reshapes what the "
@@ -96,18 +150,18 @@ def _where_it_looked(model, image: np.ndarray, label: int) -> None:
                          format_func=lambda d: f"{d} (the reading)" if d == label else str(d))
     ig = saliency.integrated_gradients(model, image, digit)
     columns = st.columns(3)
-    columns[0].image(pictures.signed_overlay(image, ig.values, scale=6),
+    columns[0].image(pictures.signed_overlay(image, ig.values, scale=6), width=168, output_format="PNG",
                      caption=f"Integrated gradients: {saliency.inside_box_share(ig.values, image):.0%} on the "
                      f"digit ({ig.steps} steps)")
     try:
         cam = saliency.grad_cam(model, image, digit)
-        columns[1].image(pictures.signed_overlay(image, cam, scale=6),
+        columns[1].image(pictures.signed_overlay(image, cam, scale=6), width=168, output_format="PNG",
                          caption=f"Grad-CAM: {saliency.inside_box_share(cam, image):.0%} on the digit")
     except saliency.NeedsConvolutions:
         columns[1].info("Grad-CAM needs convolution layers, and this model has none (an MLP). Integrated "
                         "gradients and occlusion work for every model.")
     heat = saliency.occlusion(model, image, digit)
-    columns[2].image(pictures.signed_overlay(image, heat, scale=6),
+    columns[2].image(pictures.signed_overlay(image, heat, scale=6), width=168, output_format="PNG",
                      caption=f"Occlusion: {saliency.inside_box_share(heat, image):.0%} on the digit")
     st.caption("Integrated gradients: each pixel's share of the change in probability from a blank image to "
                "this one (the shares add up to it). Grad-CAM: where the last convolution layer's features that "
@@ -130,7 +184,7 @@ def _filters(model) -> None:
         for start in range(0, len(tiles), per_row):
             row = st.columns(per_row)
             for column, tile in zip(row, tiles[start:start + per_row], strict=False):
-                column.image(tile)
+                column.image(tile, output_format="PNG")
     strengths = activations.filter_strengths(model)
     histograms = {name: (counts, edges) for name, counts, edges in activations.weight_histograms(model)}
     names = [name for name, _ in strengths]
@@ -142,9 +196,9 @@ def _filters(model) -> None:
 
 
 def _among_the_digits(model_name: str, model, image: np.ndarray) -> None:
-    st.caption("Every dot is a test digit, placed by what the model's last hidden layer makes of it (projected "
-               "to 2-D with PCA): digits the model finds alike sit together. The star is your drawing. Below: "
-               "the training digits it finds most like yours.")
+    st.caption("Every dot is a test digit, placed by what the model's last hidden layer makes of it: digits the "
+               "model finds alike sit together. The star is your drawing. Point at a dot to see which digit it "
+               "is; click it to see it beside the map. Below: the training digits it finds most like yours.")
     from mnist_core.data import DataError, load_mnist
 
     try:
@@ -152,15 +206,57 @@ def _among_the_digits(model_name: str, model, image: np.ndarray) -> None:
     except DataError as error:
         st.error(f"The map needs the MNIST data: {error}", icon=":material/error:")
         return
+    label = st.radio("Projection", list(PROJECTIONS), horizontal=True, key=PROJECTION_KEY,
+                     help="PCA: the two directions in which the features vary most (a straight projection). "
+                     "t-SNE: a layout that keeps each digit's nearest neighbours near it.")
+    projection = PROJECTIONS[label]
     with st.spinner("Mapping 5,000 test digits (once per model; kept beside it)..."):
         feature_map = embedding.saved_map(model_name, model, data)
-    where, neighbours, distances = embedding.place(feature_map, model, image)
-    st.plotly_chart(feature_map_scatter(feature_map.coordinates, feature_map.test_labels, where,
-                                        feature_map.explained), key="inside_map")
+    if projection == embedding.BY_TSNE and feature_map.tsne is None:
+        with st.spinner("Laying out 5,000 test digits with t-SNE (a few seconds, once per model; kept beside it)..."):
+            feature_map = embedding.saved_map(model_name, model, data, tsne=True)
+    where, neighbours, distances = embedding.place(feature_map, model, image, projection=projection)
+    if projection == embedding.BY_TSNE:
+        st.caption("t-SNE keeps neighbours together but its axes mean nothing, and distances between groups "
+                   "mean little. It has no formula for a new image, so your drawing is placed at the average "
+                   f"position of the {embedding.TSNE_PLACE_NEIGHBOURS} map digits most like it (in the model's "
+                   "features).")
+        axes = ("t-SNE 1", "t-SNE 2")
+    else:
+        axes = (f"PCA 1 ({100 * float(feature_map.explained[0]):.0f}% of the variance)",
+                f"PCA 2 ({100 * float(feature_map.explained[1]):.0f}%)")
+    chosen = st.session_state.get(DIGIT_KEY)
+    chart, beside = st.columns([3, 1], vertical_alignment="center")
+    chart_key = f"inside_map-{projection}"
+    chart.plotly_chart(
+        feature_map_scatter(feature_map.coordinates_for(projection), feature_map.test_labels, where, axes,
+                            feature_map.test_indices, feature_map.test_readings, chosen),
+        key=chart_key, on_select=partial(_digit_clicked, chart_key), selection_mode="points",
+        config={"displayModeBar": False})
+    with beside:
+        _one_test_digit(feature_map, data, chosen)
     columns = st.columns(len(neighbours))
     for column, index, distance in zip(columns, neighbours, distances, strict=True):
         column.image(np.kron(data.x_train[index], np.ones((3, 3), np.uint8)),
                      caption=f"a {data.y_train[index]} · {distance:.1f}")
+
+
+def _digit_clicked(chart_key: str) -> None:
+    """A click on a dot of the map: show that test digit beside it."""
+    point = clicked_point(st.session_state.get(chart_key))
+    if point is not None:
+        st.session_state[DIGIT_KEY] = int(point[0])
+
+
+def _one_test_digit(feature_map, data, index: int | None) -> None:
+    """The test digit ``index`` large, with its label and the model's reading."""
+    if index is None:
+        st.caption("Click a dot to see that digit here.")
+        return
+    rows = np.flatnonzero(feature_map.test_indices == index)
+    reading = f", read as {feature_map.test_readings[rows[0]]}" if len(rows) else ""
+    st.image(np.kron(data.x_test[index], np.ones((6, 6), np.uint8)),
+             caption=f"Test image #{index}: a {data.y_test[index]}{reading}")
 
 
 def _every_model(image: np.ndarray) -> None:
@@ -204,10 +300,10 @@ def _change_its_mind(model, image: np.ndarray, label: int) -> None:
         st.info(f"No change within the largest budget made it read {target}.")
         return
     columns = st.columns(3)
-    columns[0].image(np.kron(image, np.ones((6, 6), np.uint8)), caption=f"Your drawing: read {label}")
-    columns[1].image(pictures.signed_image(result.change, scale=6),
+    columns[0].image(np.kron(image, np.ones((6, 6), np.uint8)), width=168, caption=f"Your drawing: read {label}")
+    columns[1].image(pictures.signed_image(result.change, scale=6), width=168, output_format="PNG",
                      caption="The change (red: more ink, blue: less)")
-    columns[2].image(np.kron((result.image * 255).astype(np.uint8), np.ones((6, 6), np.uint8)),
+    columns[2].image(np.kron((result.image * 255).astype(np.uint8), np.ones((6, 6), np.uint8)), width=168,
                      caption=f"Read {result.reading} ({result.probabilities.max():.0%})")
     st.markdown(f"Budget **{result.budget:g}** {'per pixel' if result.norm == 'linf' else 'in total'}; "
                 f"the change measures {result.size:.3f} (pixels run from 0 to 1).")

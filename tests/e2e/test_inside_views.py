@@ -1,5 +1,6 @@
-"""Inside the model in a real browser: the reading changes stroke by stroke, and
-every inside view opens for the drawing (screenshots at 1280 and 420 px)."""
+"""Inside the model in a real browser: the reading changes stroke by stroke, a click
+on a feature map shows it large, and every inside view opens for the drawing
+(screenshots at 1280 and 420 px)."""
 
 from __future__ import annotations
 
@@ -19,12 +20,22 @@ VIEWS = {
 }
 
 
+def click_a_feature_map(page) -> None:
+    """Click the second map of the first convolution (26 x 26 maps, 3 px each, in a grid
+    with 1-map-pixel gaps, 4 px from the chart's corner): it is shown large below."""
+    page.get_by_text("map 1 (26 x 26)").wait_for()  # the first map is shown large at first
+    charts = page.get_by_test_id("stPlotlyChart")  # the probabilities, then one per layer of maps
+    charts.nth(1).click(position={"x": 4 + 26 * 3 + 3 + 13 * 3, "y": 4 + 13 * 3})
+    page.get_by_text("map 2 (26 x 26)").wait_for()
+
+
 def test_the_reading_changes_between_strokes_and_every_view_opens(page, app_server, screenshot_dir):
     open_draw_page(page, app_server.url)
     draw(page, STEM)
     wait_for_prediction(page, "1")
     draw(page, BAR)
     wait_for_prediction(page, "7")
+    click_a_feature_map(page)
     for view, text in VIEWS.items():
         wait_for_idle(page)
         page.get_by_test_id("stButtonGroup").get_by_text(view, exact=True).click()
@@ -34,6 +45,7 @@ def test_the_reading_changes_between_strokes_and_every_view_opens(page, app_serv
             page.screenshot(path=str(screenshot_dir / "inside-where-it-looked.png"), full_page=True)
             page.set_viewport_size({"width": 420, "height": 900})
             wait_for_idle(page)
+            page.get_by_text("Explain the digit").scroll_into_view_if_needed()  # the view, not the pad
             page.screenshot(path=str(screenshot_dir / "inside-where-it-looked-420.png"), full_page=True)
             page.set_viewport_size({"width": 1280, "height": 900})
     page.get_by_role("button", name="Find the smallest change").click()
