@@ -36,14 +36,14 @@ PIPELINES = ("strokes", "pixels", "crop_centre", "naive_resize")
 
 def build_inputs(digits, canvas_size: int, brush: float):
     """28x28 inputs per rendering and pipeline: {rendering: {pipeline: uint8 (N, 28, 28)}}."""
-    from bench.pendigits import at_written_scale, canvas_json, filling_canvas, render_like_canvas
+    from bench.pendigits import at_written_scale, filling_canvas, pad_value, render_like_canvas
     from mnist_core.reading.preprocess import (
         NothingToRead,
         dot_size,
         naive_resize,
         preprocess,
         preprocess_strokes,
-        strokes_from_canvas_json,
+        strokes_from_points,
     )
 
     renderings = {"written_scale": at_written_scale, "filling_canvas": filling_canvas}
@@ -53,7 +53,7 @@ def build_inputs(digits, canvas_size: int, brush: float):
         for digit in digits:
             strokes = place(digit.strokes, canvas_size)
             picture = render_like_canvas(strokes, canvas_size, brush)
-            from_canvas = strokes_from_canvas_json(canvas_json(strokes, brush))
+            from_canvas = strokes_from_points(pad_value(strokes))
             for name, make in (
                 ("strokes", partial(preprocess_strokes, from_canvas, min_extent=dot_size(brush))),
                 ("pixels", partial(preprocess, picture)),

@@ -2,10 +2,9 @@
 
 The drawing pipeline is measured against these: 7,494 digits written with a
 stylus on a screen by 30 people. ``load_pendigits`` parses the file;
-``canvas_path`` turns a pen trajectory into the path Fabric.js (the canvas
-component) makes of it; ``render_like_canvas`` draws strokes the way the browser
-shows them (white, round-capped, anti-aliased, on black); ``canvas_json`` builds
-the ``json_data`` the canvas would send back. A data set for the benchmarks and
+``render_like_canvas`` draws strokes the way the browser shows them (white,
+round-capped, anti-aliased, on black); ``pad_value`` builds the value the Draw
+page's drawing pad sends back. A data set for the benchmarks and
 tests, not app code: it lives in bench/, and draws with the app's own stroke
 renderer (``mnist_core.reading.preprocess.draw_round_strokes``).
 """
@@ -91,73 +90,28 @@ def filling_canvas(strokes, canvas_size: int, fill: float = 0.8) -> list[np.ndar
     return [s * scale + offset for s in strokes]
 
 
-def canvas_path(points: np.ndarray, brush_width: float) -> list[list]:
-    """The path Fabric.js's PencilBrush makes from pointer positions (getSmoothPathFromPoints):
-    a quadratic curve through the midpoints of successive points."""
-    points = np.asarray(points, dtype=np.float64)
-    correction = brush_width / 1000
-    first, second = points[0], points[1] if len(points) > 1 else points[0]
-    sign = np.zeros(2)
-    if len(points) > 2:
-        sign = np.sign(points[2] - second)
-    commands: list[list] = [["M", *(first - sign * correction)]]
-    p1, p2 = first, second
-    index = 1
-    for index in range(1, len(points)):
-        if not np.array_equal(p1, p2):
-            commands.append(["Q", *p1, *((p1 + p2) / 2)])
-        p1 = points[index]
-        if index + 1 < len(points):
-            p2 = points[index + 1]
-    if len(points) > 2:
-        sign = np.sign(p1 - points[index - 1])
-    commands.append(["L", *(p1 + sign * correction)])
-    return [[c[0], *(float(v) for v in c[1:])] for c in commands]
-
-
-def canvas_json(strokes, brush_width: float, color: str = "#ffffff") -> dict:
-    """The ``json_data`` a streamlit-drawable-canvas would return for these strokes."""
-    objects = []
-    for stroke in strokes:
-        low, high = stroke.min(axis=0), stroke.max(axis=0)
-        objects.append({
-            "type": "Path",
-            "originX": "center",
-            "originY": "center",
-            "left": float(low[0] + high[0]) / 2,
-            "top": float(low[1] + high[1]) / 2,
-            "width": float(high[0] - low[0]),
-            "height": float(high[1] - low[1]),
-            "stroke": color,
-            "strokeWidth": brush_width,
-            "strokeLineCap": "round",
-            "strokeLineJoin": "round",
-            "scaleX": 1,
-            "scaleY": 1,
-            "angle": 0,
-            "path": canvas_path(stroke, brush_width),
-        })
-    return {"version": "7.4.0", "objects": objects}
+def pad_value(strokes) -> list[list[list[float]]]:
+    """What the Draw page's pad sends for these strokes: each stroke's points, in
+    canvas pixels rounded to 0.1 as the pad rounds them."""
+    return [np.round(np.asarray(stroke, dtype=np.float64), 1).tolist() for stroke in strokes]
 
 
 def render_like_canvas(strokes, canvas_size: int, brush_width: float, supersample: int = 4) -> np.ndarray:
-    """Draw strokes as the canvas shows them: white, round caps and joins, anti-aliased,
+    """Draw strokes as the pad shows them: white, round caps and joins, anti-aliased,
     on black; returns uint8 (canvas_size, canvas_size)."""
     from PIL import Image
 
-    from mnist_core.reading.preprocess import draw_round_strokes, path_commands_to_points
+    from mnist_core.reading.preprocess import draw_round_strokes
 
     big = canvas_size * supersample
-    lines = [line * supersample for stroke in strokes
-             for line in path_commands_to_points(canvas_path(stroke, brush_width), curve_steps=8)]
+    lines = [np.asarray(stroke, dtype=np.float64) * supersample for stroke in strokes]
     image = draw_round_strokes((big, big), lines, brush_width * supersample)
     return np.asarray(image.resize((canvas_size, canvas_size), Image.BOX), dtype=np.uint8)
 
 
-def canvas_drawings(path: str | os.PathLike, count: int) -> list[dict]:
-    """The first ``count`` pen digits as the Draw page's canvas sends them: strokes
-    filling the canvas, as canvas JSON at the default brush width."""
-    from mnist_core.reading.preprocess import CANVAS_SIZE, DEFAULT_BRUSH_WIDTH
+def canvas_drawings(path: str | os.PathLike, count: int) -> list[list]:
+    """The first ``count`` pen digits as the Draw page's pad sends them: strokes
+    filling the canvas (see ``pad_value``)."""
+    from mnist_core.reading.preprocess import CANVAS_SIZE
 
-    return [canvas_json(filling_canvas(d.strokes, CANVAS_SIZE), DEFAULT_BRUSH_WIDTH)
-            for d in load_pendigits(path)[:count]]
+    return [pad_value(filling_canvas(d.strokes, CANVAS_SIZE)) for d in load_pendigits(path)[:count]]

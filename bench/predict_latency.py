@@ -1,8 +1,8 @@
 """Latency of reading one drawing: preprocessing plus inference, with the model warm.
 
 For each of N real pen-written digits (the shared pendigits file) drawn as canvas
-strokes, times what the Draw page does when the pen lifts: parse the canvas
-JSON, re-draw the strokes MNIST-style, and run the model through its compiled
+strokes, times what the Draw page does when the pen lifts: check the pad's
+strokes, re-draw them MNIST-style, and run the model through its compiled
 function. For comparison, in the same run: ``model.predict`` on one image, and
 calling the model eagerly. Prints medians and 95th percentiles in milliseconds.
 
@@ -103,7 +103,7 @@ def main(argv=None) -> int:
         DEFAULT_BRUSH_WIDTH,
         dot_size,
         preprocess_strokes,
-        strokes_from_canvas_json,
+        strokes_from_points,
     )
     from mnist_core.tfimport import import_keras_quietly
 
@@ -113,17 +113,17 @@ def main(argv=None) -> int:
     warm_up(model)
     drawings = canvas_drawings(args.pendigits, args.count)
     min_extent = dot_size(DEFAULT_BRUSH_WIDTH)  # as the Draw page reads them
-    images = [preprocess_strokes(strokes_from_canvas_json(d), min_extent) for d in drawings]
+    images = [preprocess_strokes(strokes_from_points(d), min_extent) for d in drawings]
 
     def pipeline(drawing):
-        return read_strokes(model, strokes_from_canvas_json(drawing), min_extent).label
+        return read_strokes(model, strokes_from_points(drawing), min_extent).label
 
     for drawing in drawings[:20]:  # warm caches and the allocator
         pipeline(drawing)
     results = {
         "pipeline": summarise_ms(time_calls(pipeline, drawings)),
         "preprocess_only": summarise_ms(time_calls(
-            lambda d: preprocess_strokes(strokes_from_canvas_json(d), min_extent), drawings)),
+            lambda d: preprocess_strokes(strokes_from_points(d), min_extent), drawings)),
         "inference_only": summarise_ms(time_calls(lambda im: predict_probabilities(model, im), images)),
         "model_predict": summarise_ms(time_calls(lambda im: model.predict(to_model_input(im), verbose=0),
                                               images[:60])),

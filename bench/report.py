@@ -186,6 +186,32 @@ def section_explain(result: dict) -> list[str]:
     ]
 
 
+def section_pen_up(result: dict) -> list[str]:
+    lines = [
+        "## Pen-up to reading, in the browser",
+        "",
+        f"Measured in headless Chromium by `bench/pen_up_latency.py`: {result['digits']} real pen-written digits "
+        f"({result['strokes']} strokes) drawn with the mouse on the Draw page's pad, stroke by stroke, with an "
+        "inside view open. The page timestamps the pen lifting (`pointerup`), the first frame painted with the "
+        "new reading, and the moment the app's script has finished (the open view updated too).",
+        "",
+        "| app | canvas | view open | pen-up to reading: median | p95 | pen-up to all done: median | p95 |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    before = result.get("before")
+    versions = [("this version", result["now"])] + ([(f"before ({before['commit']})", before["runs"])]
+                                                     if before else [])
+    for name, runs in versions:
+        for run in runs:
+            reading, settled = run["pen_up_to_reading"], run["pen_up_to_settled"]
+            lines.append(f"| {name} | {run['canvas']} | {run['view']} | **{reading['median_ms']:.0f} ms** | "
+                         f"{reading['p95_ms']:.0f} ms | {settled['median_ms']:.0f} ms | {settled['p95_ms']:.0f} ms |")
+    if result.get("ratios"):
+        ratios = ", ".join(f"{ratio:.1f}x with {view}" for view, ratio in result["ratios"].items())
+        lines += ["", f"Pen-up to reading, before over now, in the same run: {ratios}."]
+    return lines + ["", provenance(result)]
+
+
 def section_overhead(result: dict) -> list[str]:
     return [
         "## What live progress costs training",
@@ -303,6 +329,7 @@ SECTIONS = [
     ("predict_latency", section_latency),
     ("picture_reading", section_picture_reading),
     ("explain_speed", section_explain),
+    ("pen_up_latency", section_pen_up),
     ("progress_overhead", section_overhead),
     ("cv", None),
     ("quick_train", section_quick),

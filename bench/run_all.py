@@ -27,6 +27,7 @@ SUITE = {
     "predict_latency": [],
     "picture_reading": [],
     "explain_speed": [],
+    "pen_up_latency": ["--compare-with", "79cdc46"],  # the last version before the pad and the fragment
     "drawn_digits": [],
     "progress_overhead": [],
     "quick_train": [],

@@ -1,4 +1,8 @@
-"""Draw a digit (or upload a picture of one) and see what the model reads."""
+"""Draw a digit (or upload a picture of one) and see what the model reads.
+
+Everything below the input switch is one fragment: lifting the pen reruns the
+drawing, its reading and the inside views, not the whole app (sidebar, model list).
+"""
 
 from dataclasses import dataclass
 
@@ -15,9 +19,9 @@ from mnist_core.reading.preprocess import (
     NothingToRead,
     decode_image,
     dot_size,
-    strokes_from_canvas_json,
 )
 from ui import require_entrypoint
+from ui.canvas import drawing_pad
 from ui.inside import inside_the_model
 from ui.models import load_model, page_model_switch, selected_model_name
 from ui.text import a_digit, sure_text
@@ -49,35 +53,25 @@ source = st.segmented_control(
     "Input", ["Draw", "Upload a picture"], default="Draw", required=True, key="draw_source",
     label_visibility="collapsed",
 )
-st.space("small")  # room for the canvas's floating toolbar
-left, right = st.columns([1, 1.25], gap="large")
 
 
 def canvas_input() -> Drawing | None:
-    """The canvas; returns the strokes drawn, or None when it is empty."""
-    from streamlit_drawable_canvas import st_canvas
-
+    """The drawing pad; returns the strokes drawn, or None when it is empty."""
     colours = st.session_state.get("draw_colours", "White on black")
     ink, paper = ("#ffffff", "#000000") if colours == "White on black" else ("#000000", "#ffffff")
     brush = st.session_state.get("draw_brush", DEFAULT_BRUSH_WIDTH)
-    result = st_canvas(
-        stroke_width=brush, stroke_color=ink, background_color=paper,
-        width=CANVAS_SIZE, height=CANVAS_SIZE, drawing_mode="freedraw", key="draw_canvas",
-    )
-    strokes = strokes_from_canvas_json(result.json_data)
+    strokes = drawing_pad(size=CANVAS_SIZE, brush=brush, ink=ink, paper=paper, key="draw_canvas")
     if strokes is None:
-        st.warning("The canvas holds something that is not a pen stroke; clear it and draw again.")
+        st.warning("The pad sent something that is not pen strokes; clear it and draw again.")
         return None
     return Drawing("strokes", strokes=strokes, brush=brush) if strokes else None
 
 
 def canvas_controls() -> None:
     """Below the reading, so that on a phone the drawing and its reading stay together."""
-    st.caption("Undo, redo and clear are in the canvas's toolbar.")
     st.slider("Brush width", 6, 40, DEFAULT_BRUSH_WIDTH, key="draw_brush",
               help="Any width reads the same: the strokes are re-drawn at MNIST's pen width.")
-    st.radio("Colours", ["White on black", "Black on white"], horizontal=True, key="draw_colours",
-             help="Changing the colours clears the canvas.")
+    st.radio("Colours", ["White on black", "Black on white"], horizontal=True, key="draw_colours")
 
 
 @st.cache_data(max_entries=4, show_spinner="Reading the picture...")
@@ -148,6 +142,9 @@ def show_reading(model_name: str, drawing: Drawing | None, reading_area, details
         else:
             st.metric("Prediction", str(reading.label), sure_text(reading.confidence),
                       delta_color="off", delta_arrow="off")
+        with details_area:  # next, so that the reading reaches the screen before anything else
+            enlarged = np.kron(reading.image, np.ones((ENLARGE, ENLARGE), dtype=np.uint8))
+            st.image(enlarged, caption="What the model saw (28 x 28)", width=28 * ENLARGE)
         if not reading.looks_like_a_digit:
             st.warning("This does not look like a single digit (far more ink than any MNIST digit). "
                        "Clear the canvas and draw one digit.")
@@ -162,25 +159,32 @@ def show_reading(model_name: str, drawing: Drawing | None, reading_area, details
             page_model_switch(model_name)
         timing.caption(f"Read in {reading.milliseconds:.1f} ms.")
     with details_area:
-        enlarged = np.kron(reading.image, np.ones((ENLARGE, ENLARGE), dtype=np.uint8))
-        st.image(enlarged, caption="What the model saw (28 x 28)", width=28 * ENLARGE)
         st.plotly_chart(probability_bars(reading.probabilities), key="draw_probabilities",
                         config={"displayModeBar": False})
     return model, reading
 
 
-with left:
-    drawing = canvas_input() if source == "Draw" else upload_input()
-    reading_area = st.container()
+@st.fragment
+def drawing_and_reading() -> None:
+    """The drawing (or upload), its reading and the inside views: a fragment, so a
+    stroke reruns only this (see the module's docstring)."""
+    left, right = st.columns([1, 1.25], gap="large")
+    with left:
+        drawing = canvas_input() if source == "Draw" else upload_input()
+        reading_area, controls_area = st.container(), st.container()
+    model_name = selected_model_name()
+    read = None
+    if model_name is None:
+        with reading_area:
+            st.info("There is no saved model yet: train one on the **Train** page.")
+    else:
+        read = show_reading(model_name, drawing, reading_area, right.container())
     if source == "Draw":
-        canvas_controls()
-
-model_name = selected_model_name()
-if model_name is None:
-    with reading_area:
-        st.info("There is no saved model yet: train one on the **Train** page.")
-else:
-    read = show_reading(model_name, drawing, reading_area, right.container())
+        with controls_area:  # below the reading, drawn after it
+            canvas_controls()
     if read is not None:
         model, reading = read
         inside_the_model(model_name, model, reading.image, reading.label)
+
+
+drawing_and_reading()

@@ -50,7 +50,10 @@ def test_uploaded_image_gets_a_prediction(shipped_models, mnist):
     (metric,) = app.metric
     assert metric.label == "Prediction" and metric.value == "3"
     assert "sure" in metric.delta
-    assert len(app.get("plotly_chart")) == 1
+    bars = [json.loads(chart.proto.spec)["data"][0] for chart in app.get("plotly_chart")]
+    probabilities = [trace for trace in bars if trace.get("type") == "bar" and len(trace.get("x", [])) == 10]
+    assert len(probabilities) == 1  # the ten probabilities, in percent, the 3 highest
+    assert abs(sum(probabilities[0]["y"]) - 100) < 0.1 and max(probabilities[0]["y"]) == probabilities[0]["y"][3]
 
 
 def test_a_file_that_is_not_an_image_gets_a_message(shipped_models):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.pendigits import at_written_scale, canvas_json, filling_canvas, load_pendigits
+from bench.pendigits import at_written_scale, filling_canvas, load_pendigits, pad_value
 from mnist_core.models import store
 from mnist_core.reading.inference import predict_probabilities
 from mnist_core.reading.preprocess import (
@@ -18,7 +18,7 @@ from mnist_core.reading.preprocess import (
     dot_size,
     preprocess,
     preprocess_strokes,
-    strokes_from_canvas_json,
+    strokes_from_points,
 )
 from tests.conftest import SHARED_DATA, SHIPPED_ARTIFACTS, require_real_file
 
@@ -47,8 +47,8 @@ def test_the_file_parses_as_documented():
 @pytest.mark.parametrize("placement", [at_written_scale, filling_canvas], ids=["written_scale", "filling_canvas"])
 def test_default_model_reads_real_handwriting(pen_digits, default_model, placement):
     def as_the_page_reads_it(digit):
-        canvas = canvas_json(placement(digit.strokes, CANVAS_SIZE), DEFAULT_BRUSH_WIDTH)
-        return preprocess_strokes(strokes_from_canvas_json(canvas), min_extent=dot_size(DEFAULT_BRUSH_WIDTH))
+        canvas = pad_value(placement(digit.strokes, CANVAS_SIZE))
+        return preprocess_strokes(strokes_from_points(canvas), min_extent=dot_size(DEFAULT_BRUSH_WIDTH))
 
     images = np.stack([as_the_page_reads_it(d) for d in pen_digits])
     labels = np.array([d.label for d in pen_digits])

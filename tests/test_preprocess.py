@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bench.pendigits import canvas_json, render_like_canvas
+from bench.pendigits import pad_value, render_like_canvas
 from mnist_core.reading.preprocess import (
     DEFAULT_BRUSH_WIDTH,
     ImageError,
@@ -19,7 +19,7 @@ from mnist_core.reading.preprocess import (
     preprocess,
     preprocess_file_bytes,
     preprocess_strokes,
-    strokes_from_canvas_json,
+    strokes_from_points,
 )
 
 
@@ -88,7 +88,9 @@ def test_corner_and_middle_give_the_same_image(pipeline):
     else:
         a, b = preprocess(render_like_canvas(middle, 280, 12)), preprocess(render_like_canvas(corner, 280, 12))
     difference = np.abs(a.astype(int) - b.astype(int))
-    assert difference.mean() < 1 and difference.max() <= 16
+    # Up to an edge pixel's anti-aliasing (the straight segments the pad draws resample
+    # a little differently near the canvas's edge than in the middle).
+    assert difference.mean() < 1 and difference.max() <= 40
 
 
 def test_size_and_brush_do_not_change_the_stroke_reading():
@@ -168,35 +170,25 @@ def test_the_dot_size_grows_with_the_brush_but_never_below_six_pixels():
 def test_empty_canvas_has_nothing_to_read():
     with pytest.raises(NothingToRead, match="empty"):
         preprocess_strokes([])
-    assert strokes_from_canvas_json({"objects": []}) == []
-    assert strokes_from_canvas_json(None) == []
+    assert strokes_from_points([]) == []
+    assert strokes_from_points(None) == []
 
 
-def test_canvas_json_paths_are_read_back_where_they_were_drawn():
+def test_the_pads_strokes_are_read_back_where_they_were_drawn():
     strokes = two_stroke_seven()
-    parsed = strokes_from_canvas_json(canvas_json(strokes, brush_width=18))
+    parsed = strokes_from_points(pad_value(strokes))
     assert len(parsed) == 2
     for original, back in zip(strokes, parsed, strict=True):
-        # The canvas smooths the stroke into curves through the midpoints; the ends stay.
-        np.testing.assert_allclose(back[0], original[0], atol=0.1)
-        np.testing.assert_allclose(back[-1], original[-1], atol=0.1)
-    # The brush width does not change what is read.
-    thick = preprocess_strokes(strokes_from_canvas_json(canvas_json(strokes, brush_width=30)))
-    assert np.abs(preprocess_strokes(parsed).astype(int) - thick.astype(int)).mean() < 1.5
+        np.testing.assert_allclose(back, original, atol=0.05)  # rounded to 0.1 px by the pad
+    assert [len(stroke) for stroke in strokes_from_points([[[5, 5]], [[1, 2], [3, 4]]])] == [1, 2]
 
 
-def test_a_path_moved_and_scaled_with_the_edit_tool_is_placed_where_shown():
-    data = canvas_json([np.array([[100.0, 100.0], [100.0, 200.0]])], brush_width=10)
-    obj = data["objects"][0]
-    obj["left"] += 50  # moved right
-    obj["scaleY"] = 0.5  # squashed about its centre
-    (points,) = strokes_from_canvas_json(data)
-    np.testing.assert_allclose(points[0], [150.0, 125.0], atol=0.2)
-    np.testing.assert_allclose(points[-1], [150.0, 175.0], atol=0.2)
-
-
-def test_non_path_objects_ask_for_pixels():
-    assert strokes_from_canvas_json({"objects": [{"type": "Rect", "left": 1}]}) is None
+@pytest.mark.parametrize("value", [
+    "strokes", {"strokes": []}, [[1, 2, 3]], [[[1, 2, 3]]], [[]], [[["a", "b"]]], [[[1, float("nan")]]],
+    [[[0, 0]]] * 201, [[[0, 0]] * 20_001],
+])
+def test_what_is_not_a_list_of_strokes_is_refused(value):
+    assert strokes_from_points(value) is None
 
 
 def _png(image: Image.Image) -> bytes:

@@ -13,6 +13,7 @@ NEXT_MODEL_KEY = "model_name_next"  # a choice made after the picker was drawn, 
 
 
 PAGE_PICKER_KEY = "page_model_name"
+SWITCHED_KEY = "page_model_switched"  # the page's switch was used: the whole app must follow
 
 
 def pickable_models() -> tuple[dict[str, str], list[str]]:
@@ -69,17 +70,21 @@ def selected_model_name() -> str | None:
 def page_model_switch(current: str) -> None:
     """A compact model switch for the page itself (a popover showing the model's name):
     on a narrow screen the sidebar, and its picker, are folded away. It changes the
-    same choice as the sidebar's picker."""
+    same choice as the sidebar's picker. Inside a fragment, a switch reruns the whole
+    app, so that the sidebar shows the new choice too."""
     labels, _ = pickable_models()
     if current not in labels:
         return
 
     def follow() -> None:
         st.session_state[MODEL_KEY] = st.session_state[PAGE_PICKER_KEY]
+        st.session_state[SWITCHED_KEY] = True
 
     st.session_state[PAGE_PICKER_KEY] = current
     with st.popover(current, icon=":material/swap_horiz:", help="Read with another model"):
         st.selectbox("Read with", list(labels), key=PAGE_PICKER_KEY, format_func=labels.get, on_change=follow)
+    if st.session_state.pop(SWITCHED_KEY, False):
+        st.rerun()
 
 
 @st.cache_resource(show_spinner=False)

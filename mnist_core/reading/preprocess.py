@@ -5,8 +5,8 @@ ratio, with anti-aliasing, then placing it in a 28x28 field so that its centre o
 mass sits at the centre (LeCun's MNIST page). Both pipelines here end in that same
 step (``fit_and_centre``); what differs is how they get a clean ink picture:
 
-- ``preprocess_strokes`` takes the pen strokes themselves (the canvas returns them
-  as vector paths) and re-renders them with the stroke width MNIST digits have
+- ``preprocess_strokes`` takes the pen strokes themselves (the drawing pad returns
+  the points the pen passed through) and re-renders them with the stroke width MNIST digits have
   after scaling, so a small digit drawn with a thick brush does not become a blob
   and a large one drawn with a thin brush does not fade away;
 - ``preprocess`` takes pixels (uploads, or a canvas without vector data): it finds
@@ -467,94 +467,33 @@ def draw_round_strokes(size: tuple[int, int], polylines: Iterable[np.ndarray], p
     return picture
 
 
-def _quadratic(p0, p1, p2, steps: int) -> list[tuple[float, float]]:
-    t = np.linspace(0.0, 1.0, steps + 1)[1:, None]
-    curve = (1 - t) ** 2 * np.asarray(p0) + 2 * (1 - t) * t * np.asarray(p1) + t ** 2 * np.asarray(p2)
-    return [tuple(point) for point in curve]
+MAX_STROKES = 200  # far more than any digit; a bigger value is not a drawing
+MAX_POINTS = 20_000
 
 
-def _cubic(p0, p1, p2, p3, steps: int) -> list[tuple[float, float]]:
-    t = np.linspace(0.0, 1.0, steps + 1)[1:, None]
-    curve = ((1 - t) ** 3 * np.asarray(p0) + 3 * (1 - t) ** 2 * t * np.asarray(p1)
-             + 3 * (1 - t) * t ** 2 * np.asarray(p2) + t ** 3 * np.asarray(p3))
-    return [tuple(point) for point in curve]
-
-
-def path_commands_to_points(commands: Iterable[Sequence[Any]], curve_steps: int = 4) -> list[np.ndarray]:
-    """SVG-style path commands (Fabric.js ``path`` arrays: M, L, Q, C, Z, absolute)
-    -> polylines, one (N, 2) array per sub-path, curves sampled ``curve_steps`` times."""
-    polylines: list[list[tuple[float, float]]] = []
-    current: list[tuple[float, float]] = []
-    for command in commands:
-        if not command:
-            continue
-        op, args = str(command[0]), [float(v) for v in command[1:]]
-        if op == "M" and len(args) >= 2:
-            if current:
-                polylines.append(current)
-            current = [(args[0], args[1])]
-        elif op == "L" and len(args) >= 2 and current:
-            current.append((args[0], args[1]))
-        elif op == "Q" and len(args) >= 4 and current:
-            current += _quadratic(current[-1], args[0:2], args[2:4], curve_steps)
-        elif op == "C" and len(args) >= 6 and current:
-            current += _cubic(current[-1], args[0:2], args[2:4], args[4:6], curve_steps)
-        elif op in ("Z", "z") and current:
-            current.append(current[0])
-    if current:
-        polylines.append(current)
-    return [np.asarray(line, dtype=np.float64) for line in polylines]
-
-
-def strokes_from_canvas_json(json_data: dict | None) -> list[np.ndarray] | None:
-    """The freehand strokes of a streamlit-drawable-canvas ``json_data``, in canvas pixels.
-
-    Returns [] for an empty canvas and None when the drawing holds objects that are
-    not freehand paths (then the caller should read the pixels instead). A path
-    the user moved or scaled with the edit tool is placed where it is shown.
-    """
-    if not json_data:
+def strokes_from_points(value: Any) -> list[np.ndarray] | None:
+    """The drawing pad's value (a list of strokes, each a list of [x, y] in canvas
+    pixels) -> strokes as (N, 2) float arrays. [] for an empty pad (None, []); None
+    when the value is not a list of strokes of finite points, or is too big to be a
+    drawing."""
+    if value is None:
         return []
+    if not isinstance(value, (list, tuple)) or len(value) > MAX_STROKES:
+        return None
     strokes: list[np.ndarray] = []
-    for obj in json_data.get("objects") or []:
-        if str(obj.get("type", "")).lower() != "path" or not obj.get("path"):
+    total = 0
+    for stroke in value:
+        try:
+            points = np.asarray(stroke, dtype=np.float64)
+        except (TypeError, ValueError):
             return None
-        polylines = path_commands_to_points(obj["path"])
-        if not polylines:
-            continue
-        strokes += _place_on_canvas(obj, polylines)
+        total += len(points)
+        if points.ndim != 2 or points.shape[1] != 2 or len(points) == 0 or total > MAX_POINTS:
+            return None
+        if not np.isfinite(points).all():
+            return None
+        strokes.append(points)
     return strokes
-
-
-def _place_on_canvas(obj: dict, polylines: list[np.ndarray]) -> list[np.ndarray]:
-    """Apply a Fabric object's transform (position, scale, flip, angle) to its path points.
-
-    Fabric keeps the path in its original coordinates; the object is drawn with the
-    path's bounding-box centre at the object's centre, scaled and rotated about it.
-    """
-    points = np.concatenate(polylines)
-    path_centre = (points.min(axis=0) + points.max(axis=0)) / 2
-    scale_x = float(obj.get("scaleX", 1) or 1) * (-1 if obj.get("flipX") else 1)
-    scale_y = float(obj.get("scaleY", 1) or 1) * (-1 if obj.get("flipY") else 1)
-    stroke = float(obj.get("strokeWidth", 0) or 0)
-    width = float(obj.get("width", 0) or 0) + stroke
-    height = float(obj.get("height", 0) or 0) + stroke
-    # Fabric's left/top locate the object's origin (by default its top-left corner).
-    origin = {"left": 0.0, "center": 0.5, "right": 1.0, "top": 0.0, "bottom": 1.0}
-    angle = math.radians(float(obj.get("angle", 0) or 0))
-    cos, sin = math.cos(angle), math.sin(angle)
-    offset_x = (0.5 - origin.get(obj.get("originX", "left"), 0.0)) * width * abs(scale_x)
-    offset_y = (0.5 - origin.get(obj.get("originY", "top"), 0.0)) * height * abs(scale_y)
-    centre = np.array([
-        float(obj.get("left", 0) or 0) + cos * offset_x - sin * offset_y,
-        float(obj.get("top", 0) or 0) + sin * offset_x + cos * offset_y,
-    ])
-    rotation = np.array([[cos, -sin], [sin, cos]])
-    placed = []
-    for line in polylines:
-        local = (line - path_centre) * np.array([scale_x, scale_y])
-        placed.append(local @ rotation.T + centre)
-    return placed
 
 
 def naive_resize(gray: np.ndarray) -> np.ndarray:

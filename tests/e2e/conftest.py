@@ -64,9 +64,11 @@ def _free_port() -> int:
 
 
 class AppServer:
-    """``streamlit run app.py`` on a free localhost port, with its own artifacts folder."""
+    """``streamlit run app.py`` on a free localhost port, with its own artifacts folder
+    (``app_root``: the checkout to serve, this one by default)."""
 
-    def __init__(self, artifacts: Path, log_path: Path, extra_env: dict | None = None):
+    def __init__(self, artifacts: Path, log_path: Path, extra_env: dict | None = None,
+                 app_root: Path = REPO_ROOT):
         self.artifacts = artifacts
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -75,11 +77,11 @@ class AppServer:
         self.log_path = log_path
         self._log = open(log_path, "w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "app.py"),
+            [sys.executable, "-m", "streamlit", "run", str(app_root / "app.py"),
              "--server.headless", "true", "--server.port", str(self.port),
              "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
              "--server.fileWatcherType", "none"],
-            cwd=REPO_ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+            cwd=app_root, env=env, stdout=self._log, stderr=subprocess.STDOUT,
         )
         self._wait_healthy()
 
@@ -199,14 +201,15 @@ def app_server_with_reference_run(tmp_path_factory, chromium_path, mnist_path):
     server.stop()
 
 
-# --- Drawing on the Draw page's canvas --------------------------------------------
+# --- Drawing on the Draw page's pad ------------------------------------------------
 
-CANVAS = "canvas.upper-canvas"
+CANVAS = "[data-testid=drawing-pad]"
 
 
-def draw(page, strokes) -> None:
-    """Draw strokes (lists of (x, y) in canvas pixels) on the canvas with the mouse."""
-    box = page.locator(CANVAS).bounding_box()
+def draw(page, strokes, canvas: str = CANVAS) -> None:
+    """Draw strokes (lists of (x, y) in canvas pixels) on the pad (the element ``canvas``
+    selects) with the mouse."""
+    box = page.locator(canvas).bounding_box()
     for stroke in strokes:
         x, y = stroke[0]
         page.mouse.move(box["x"] + x, box["y"] + y)

@@ -5,24 +5,15 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pytest
 
 from tests.conftest import SHARED_DATA
-from tests.e2e.conftest import CANVAS, draw, open_draw_page, prediction, wait_for_prediction
+from tests.e2e.conftest import CANVAS, draw, open_draw_page, prediction, wait_for_idle, wait_for_prediction
 from tests.helpers import wait_for
 
 
 def clear_canvas(page) -> None:
-    page.get_by_role("button", name="Reset canvas & history").click()
+    page.locator(CANVAS).locator("xpath=..").get_by_role("button", name="Clear").click()
     page.get_by_text("Nothing to read yet").wait_for()
-
-
-def paper_colour(page) -> tuple[int, ...]:
-    """The canvas's paper colour, (r, g, b): a corner pixel of the canvas's lower layer,
-    where it paints its background."""
-    return tuple(page.locator(CANVAS).evaluate(
-        """canvas => Array.from(canvas.parentElement.querySelector('canvas.lower-canvas')
-                                  .getContext('2d').getImageData(3, 3, 1, 1).data.slice(0, 3))"""))
 
 
 ONE = [[(140, 50 + 9 * k) for k in range(21)]]
@@ -58,10 +49,9 @@ def test_a_dot_is_nothing_to_read(page, app_server):
 def test_real_pen_trajectories_read_as_the_offline_pipeline_reads_them(page, app_server, screenshot_dir):
     """Digits written by people (the shared pendigits file), drawn with the mouse:
     the page must show what the same pipeline and model give offline."""
-    from bench.pendigits import canvas_json, filling_canvas, load_pendigits
+    from bench.pendigits import filling_canvas, load_pendigits
     from mnist_core.models import store
     from mnist_core.reading.inference import read_strokes
-    from mnist_core.reading.preprocess import strokes_from_canvas_json
     from tests.conftest import require_real_file
 
     path = require_real_file(SHARED_DATA / "pendigits-orig.tra", "pendigits-orig.tra")
@@ -72,7 +62,7 @@ def test_real_pen_trajectories_read_as_the_offline_pipeline_reads_them(page, app
     checked = 0
     for digit in digits[:40:4]:  # ten digits from several writers
         strokes = [np.round(s, 1) for s in filling_canvas(digit.strokes, 280)]
-        expected = read_strokes(model, strokes_from_canvas_json(canvas_json(strokes, 18)))
+        expected = read_strokes(model, strokes)
         if expected.unsure:
             continue  # the page shows "?" for those; covered by the unit tests
         draw(page, [[tuple(p) for p in s] for s in strokes])
@@ -84,14 +74,24 @@ def test_real_pen_trajectories_read_as_the_offline_pipeline_reads_them(page, app
     assert checked >= 5
 
 
-@pytest.mark.parametrize("colours", ["Black on white"])
-def test_black_on_white_reads_the_same(page, app_server, colours):
+def pixel(page, x: int, y: int) -> tuple[int, ...]:
+    """The pad's colour (r, g, b) at canvas pixel (x, y); (3, 3) is paper."""
+    return tuple(page.locator(CANVAS).evaluate(
+        "(canvas, [x, y]) => Array.from(canvas.getContext('2d').getImageData(x, y, 1, 1).data.slice(0, 3))",
+        [x, y]))
+
+
+def test_black_on_white_keeps_the_drawing_and_reads_the_same(page, app_server):
     open_draw_page(page, app_server.url)
-    assert paper_colour(page) == (0, 0, 0)
-    page.get_by_text(colours).click()
-    wait_for(lambda: paper_colour(page) == (255, 255, 255), timeout=30, interval=0.1)  # the new canvas is up
+    assert pixel(page, 3, 3) == (0, 0, 0)
     draw(page, ONE)
     wait_for_prediction(page, "1")
+    assert pixel(page, 140, 140) == (255, 255, 255)  # on the stroke
+    page.get_by_text("Black on white").click()
+    wait_for(lambda: pixel(page, 3, 3) == (255, 255, 255), timeout=30, interval=0.1)
+    assert pixel(page, 140, 140) == (0, 0, 0)  # the same stroke, now black
+    wait_for_idle(page)
+    assert prediction(page) == "1"
 
 
 def test_on_a_phone_the_drawing_and_its_reading_show_together(browser, app_server, screenshot_dir):
