@@ -176,11 +176,16 @@ def section_explain(result: dict) -> list[str]:
         f"{feature_map['place_one_drawing']['median_ms']:.1f} ms | "
         f"{feature_map['place_one_drawing']['p95_ms']:.1f} ms |",
         "",
-        f"Integrated gradients start with 32 steps and double them until their sum is within 5% of the change "
+        f"Integrated gradients start with 32 steps and add half as many again, where the attributions change "
+        f"most, until their sum is within 5% of the change "
         f"in probability ({steps} steps). The feature map of {feature_map['test_images']:,} test images (with "
         f"{feature_map['neighbour_images']:,} training images for neighbours) took "
         f"**{feature_map['build_and_save_s']:.1f} s** to build and save once, and **{feature_map['load_s']:.3f} s** "
-        "to load from disk afterwards.",
+        "to load from disk afterwards." + (
+            f" Its t-SNE layout, computed when first asked for, took **{feature_map['tsne_build_and_save_s']:.1f} s** "
+            f"once (loaded again in {feature_map['tsne_load_s']:.3f} s; placing a drawing on it: "
+            f"{feature_map['place_one_drawing_tsne']['median_ms']:.1f} ms median)."
+            if "tsne_build_and_save_s" in feature_map else ""),
         "",
         provenance(result),
     ]

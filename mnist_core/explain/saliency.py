@@ -59,19 +59,21 @@ def _ig_function(model):
     return gradients
 
 
-def _refined_points(alphas: np.ndarray, scores: np.ndarray, steps: int) -> np.ndarray:
-    """``steps + 1`` points from 0 to 1, dense where the class's probability changed
-    fast between the ``alphas`` already evaluated (its ``scores`` there).
+def _points_to_add(alphas: np.ndarray, attributions: np.ndarray, count: int) -> np.ndarray:
+    """The midpoints of the ``count`` steps (between the ``alphas`` already evaluated)
+    where the trapezoid rule is likely most wrong: where the pixels' attributions
+    (gradient times input, ``attributions`` (len(alphas), ...) at each alpha) change
+    most over the step, times its width. A uniform share keeps flat stretches in.
 
     A softmax probability often jumps within a few hundredths of the path; a uniform
-    grid steps over that. Placing points by the change (plus a uniform share, so flat
-    stretches keep some) fits the same integral far better for the same cost.
+    grid steps over that. Bisecting there fits the same integral with far fewer
+    gradients than doubling every step, and every gradient computed before is kept.
     """
-    change = np.abs(np.diff(scores))
     widths = np.diff(alphas)
+    change = widths * np.abs(np.diff(attributions, axis=0)).reshape(len(widths), -1).sum(axis=1)
     weight = change + 0.25 * widths * max(change.sum(), 1e-12)
-    cumulative = np.concatenate([[0.0], np.cumsum(weight)]) / weight.sum()
-    return np.interp(np.linspace(0.0, 1.0, steps + 1), cumulative, alphas)
+    chosen = np.sort(np.argsort(-weight, kind="stable")[:count])
+    return (alphas[chosen] + alphas[chosen + 1]) / 2
 
 
 def integrated_gradients(model, image, target: int, steps: int = IG_STEPS, tolerance: float = IG_TOLERANCE,
@@ -80,26 +82,36 @@ def integrated_gradients(model, image, target: int, steps: int = IG_STEPS, toler
     background) image to ``image``, by the trapezoid rule.
 
     First ``steps`` uniform steps; while the attributions' sum misses the change in
-    probability by more than ``tolerance`` (relative), twice as many steps, placed
-    where the probability changed (``_refined_points``), up to ``max_steps``: the
-    check the method's authors advise, made every time.
+    probability by more than ``tolerance`` (relative), half as many steps again, by
+    bisecting the steps where the attributions changed most (``_points_to_add``), up
+    to ``max_steps``: the check the method's authors advise, made every time. Only
+    the new points' gradients are computed.
     """
     import tensorflow as tf
 
     x = as_input(image)[:1]
     gradients_at = cached(model, "integrated-gradients", lambda: _ig_function(model))
     target_tensor = tf.constant(int(target))
+
+    def evaluate(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        gradients, scores = gradients_at(tf.constant(points.astype(np.float32).reshape(-1, 1, 1, 1) * x),
+                                         target_tensor)
+        return np.asarray(gradients, dtype=np.float64), np.asarray(scores, dtype=np.float64)
+
     alphas = np.linspace(0.0, 1.0, steps + 1)
+    gradients, scores = evaluate(alphas)
     while True:
-        path = tf.constant(alphas.astype(np.float32).reshape(-1, 1, 1, 1) * x)
-        gradients, scores = gradients_at(path, target_tensor)
-        gradients, scores = np.asarray(gradients, dtype=np.float64), np.asarray(scores, dtype=np.float64)
         widths = np.diff(alphas).reshape(-1, 1, 1, 1)
         average = (widths * (gradients[:-1] + gradients[1:]) / 2.0).sum(axis=0)
         result = IntegratedGradients((x[0] * average)[:, :, 0], float(scores[-1] - scores[0]), len(alphas) - 1)
-        if result.gap <= tolerance or result.steps * 2 > max_steps:
+        if result.gap <= tolerance or result.steps >= max_steps:
             return result
-        alphas = _refined_points(alphas, scores, result.steps * 2)
+        added = _points_to_add(alphas, gradients * x, min(result.steps // 2, max_steps - result.steps))
+        new_gradients, new_scores = evaluate(added)
+        order = np.argsort(np.concatenate([alphas, added]), kind="stable")
+        alphas = np.concatenate([alphas, added])[order]
+        gradients = np.concatenate([gradients, new_gradients])[order]
+        scores = np.concatenate([scores, new_scores])[order]
 
 
 def _grad_cam_function(model, layer):
