@@ -1,4 +1,5 @@
-"""``python -m mnist_core``: architectures, train, cv, evaluate, predict, explain, models, runs, stop.
+"""``python -m mnist_core``: architectures, train, cv, evaluate, predict, explain, models, import, export,
+runs, stop.
 
 Every command prints a clear ``error: ...`` line and exits with status 2 for bad
 input (unknown architecture, bad name, missing data or model), never a traceback.
@@ -117,6 +118,24 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--rename", nargs=2, metavar=("NAME", "NEW_NAME"), help="rename the saved model NAME")
     group.add_argument("--delete", metavar="NAME", help="delete the saved model NAME (a default model "
                        "is replaced as the default by the best remaining one)")
+
+    import_ = commands.add_parser(
+        "import", help="import a Keras model trained elsewhere (.keras, .h5, or .json with its .h5 weights)",
+        description="Import a model saved by model.save (.keras or .h5), a ModelCheckpoint .h5, or "
+        "model.to_json() plus model.save_weights (give both files). It is loaded in Keras' safe mode (a Lambda "
+        "layer is refused, never run), adapted to 28x28 inputs in [0, 1] and ten probabilities, measured on "
+        "the MNIST test set and saved under NAME.")
+    import_.add_argument("paths", nargs="+", metavar="PATH", help="the model file, or the .json and its .h5")
+    import_.add_argument("--name", required=True, help="the name to save it under")
+    import_.add_argument("--set-default", action="store_true", help="make it the default model (unless it failed)")
+    _add_data_option(import_)
+
+    export = commands.add_parser(
+        "export", help="write a saved model as .keras or legacy .h5, with its metadata",
+        description="Write saved model NAME to PATH (.keras, or .h5 in Keras' legacy HDF5 format) and its "
+        "metadata to PATH.json.")
+    export.add_argument("name", metavar="NAME")
+    export.add_argument("path", type=Path, metavar="PATH")
     return parser
 
 
@@ -147,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
         "predict": cmd_predict,
         "explain": cmd_explain,
         "models": cmd_models,
+        "import": cmd_import,
+        "export": cmd_export,
         "runs": cmd_runs,
         "stop": cmd_stop,
     }[args.command]
@@ -312,6 +333,33 @@ def cmd_explain(args, argv) -> int:
         raise CliError(f"cannot read {args.file}: {exc}") from None
     result = explain_image(store.load_model(name), image, out_dir=args.out, target=args.target)
     print(json.dumps({"file": args.file, "model": name, **result}))
+    return EXIT_OK
+
+
+def cmd_import(args, argv) -> int:
+    from mnist_core.data import load_mnist
+    from mnist_core.models.importing import import_model
+
+    info = import_model(args.paths, args.name, data=load_mnist(args.data), set_default=args.set_default)
+    imported = info.metadata["imported"]
+    adapted = [text for flag, text in ((imported["logits"], "logits turned into probabilities"),
+                                       (imported["input_shape"] != [28, 28, 1],
+                                        f"input reshaped to {tuple(imported['input_shape'])}")) if flag]
+    print(f"imported {', '.join(imported['from'])} as {info.name}: {info.metadata['params']:,} parameters, "
+          f"test accuracy {info.test_accuracy:.2%}" + (f" ({'; '.join(adapted)})" if adapted else ""))
+    if not info.usable:
+        print(f"warning: {info.name} is {info.state_label}: {info.reason}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.set_default:
+        print(f"default model: {info.name}")
+    return EXIT_OK
+
+
+def cmd_export(args, argv) -> int:
+    from mnist_core.models.importing import export_model
+
+    written = export_model(args.name, args.path)
+    print("wrote " + " and ".join(str(path) for path in written))
     return EXIT_OK
 
 

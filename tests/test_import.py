@@ -1,0 +1,225 @@
+"""Importing models trained elsewhere: the four ways the classic Keras MNIST tutorials
+save them, written with the tutorials' own calls and layers, trained for a moment;
+and every refusal, which leaves the store as it was.
+
+The imports run through the CLI (a subprocess, as a user runs it) and through
+``import_model`` (what the app calls)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from mnist_core.models import store
+from mnist_core.models.importing import ImportRefused, export_model, import_model
+from tests.conftest import run_cli
+
+IMAGES = 2000  # trained on this many for one epoch: enough to be far above chance
+
+
+def _train(model, x, y, **fit):
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x, y, epochs=1, batch_size=64, verbose=0, **fit)
+    return model
+
+
+@pytest.fixture(scope="module")
+def tutorial_files(tmp_path_factory, mnist):
+    """{format: (paths, the original model, the inputs it takes)} for the four formats."""
+    import keras
+    from keras.src.legacy.saving import legacy_h5_format
+
+    folder = tmp_path_factory.mktemp("tutorials")
+    x = mnist.x_train[:IMAGES].astype("float32") / 255.0
+    y = keras.utils.to_categorical(mnist.y_train[:IMAGES], 10)
+    layers = keras.layers
+
+    # "How to develop a CNN for MNIST": model.save("final_model.h5").
+    cnn = _train(keras.Sequential([
+        keras.Input((28, 28, 1)),
+        layers.Conv2D(32, (3, 3), activation="relu", kernel_initializer="he_uniform"),
+        layers.MaxPooling2D((2, 2)), layers.Flatten(),
+        layers.Dense(100, activation="relu", kernel_initializer="he_uniform"), layers.Dense(10, activation="softmax"),
+    ]), x[..., None], y)
+    cnn.save(folder / "final_model.h5")
+
+    # A ModelCheckpoint writing the best model to an .h5 during training.
+    checkpointed = keras.Sequential([
+        keras.Input((28, 28, 1)), layers.Conv2D(16, kernel_size=(3, 3), activation="relu"),
+        layers.MaxPooling2D(pool_size=(2, 2)), layers.Dropout(0.25), layers.Flatten(),
+        layers.Dense(10, activation="softmax"),
+    ])
+    _train(checkpointed, x[..., None], y, validation_split=0.1, callbacks=[keras.callbacks.ModelCheckpoint(
+        filepath=str(folder / "my_model_conv2d.h5"), save_best_only=True, monitor="val_loss")])
+    checkpointed = keras.saving.load_model(folder / "my_model_conv2d.h5")  # the best, as written
+
+    # The MLP tutorials: flattened 784 inputs; model.to_json() and model.save_weights("model.h5"), which
+    # Keras 3 no longer writes under that name: Keras 2's layout, written by its own legacy writer.
+    mlp = _train(keras.Sequential([
+        keras.Input((784,)), layers.Dense(512, activation="relu"), layers.Dropout(0.2),
+        layers.Dense(10, activation="softmax"),
+    ]), x.reshape(-1, 784), y)
+    (folder / "model.json").write_text(mlp.to_json())
+    import h5py
+
+    with h5py.File(folder / "model.h5", "w") as handle:
+        legacy_h5_format.save_weights_to_hdf5_group(handle, mlp)
+
+    # Keras 3: model.save("model.keras"); (28, 28) inputs, ending in logits.
+    logits = keras.Sequential([keras.Input((28, 28)), layers.Flatten(), layers.Dense(64, activation="relu"),
+                               layers.Dense(10)])
+    logits.compile(optimizer="adam", loss=keras.losses.CategoricalCrossentropy(from_logits=True))
+    logits.fit(x, y, epochs=1, batch_size=64, verbose=0)
+    logits.save(folder / "model.keras")
+
+    return {
+        "h5": ([folder / "final_model.h5"], cnn, lambda images: images[..., None]),
+        "checkpoint": ([folder / "my_model_conv2d.h5"], checkpointed, lambda images: images[..., None]),
+        "json+h5": ([folder / "model.json", folder / "model.h5"], mlp, lambda images: images.reshape(-1, 784)),
+        "keras": ([folder / "model.keras"], logits, lambda images: images),
+    }
+
+
+def _original_probabilities(model, shape, images, logits: bool) -> np.ndarray:
+    outputs = np.asarray(model(shape(images.astype("float32") / 255.0), training=False), dtype=np.float64)
+    if logits:
+        outputs = np.exp(outputs - outputs.max(axis=1, keepdims=True))
+        outputs /= outputs.sum(axis=1, keepdims=True)
+    return outputs
+
+
+@pytest.mark.parametrize("kind", ["h5", "checkpoint", "json+h5", "keras"])
+def test_each_tutorial_format_imports_and_reads_as_the_original(kind, tutorial_files, mnist, isolated_artifacts):
+    from mnist_core.reading.inference import predict_probabilities
+
+    paths, original, shape = tutorial_files[kind]
+    result = run_cli("import", *map(str, paths), "--name", f"mine-{kind.replace('+', '-')}",
+                     env={"MNIST_NPZ": os.environ.get("MNIST_NPZ", str(mnist.source))})
+    assert result.returncode == 0, result.stderr
+    name = f"mine-{kind.replace('+', '-')}"
+    info = store.get_model_info(name)
+    assert info.state == store.OK and info.arch == "imported"
+    imported = info.metadata["imported"]
+    assert imported["from"] == [p.name for p in paths] and imported["logits"] == (kind == "keras")
+    assert f"as {name}" in result.stdout and "test accuracy" in result.stdout
+
+    # The same readings as the original, through the studio's own prediction path.
+    model = store.load_model(name)
+    expected = _original_probabilities(original, shape, mnist.x_test[:100], logits=kind == "keras")
+    np.testing.assert_allclose(predict_probabilities(model, mnist.x_test[:100]), expected, atol=1e-5)
+    # The recorded accuracy is the original's on the 10,000 test images.
+    everything = _original_probabilities(original, shape, mnist.x_test, logits=kind == "keras")
+    accuracy = float(np.mean(everything.argmax(axis=1) == mnist.y_test))
+    assert info.test_accuracy == pytest.approx(accuracy, abs=1e-4) and accuracy > 0.6  # far above chance
+
+
+def test_the_apps_path_imports_into_the_store_with_its_origin(tutorial_files, mnist):
+    paths, _, _ = tutorial_files["h5"]
+    info = import_model(paths, "from-the-app", data=mnist, set_default=True)
+    assert store.default_model_name() == "from-the-app"
+    assert info.metadata["params"] == 542230 and "final_model.h5" in info.metadata["command"]
+    assert info.metadata["imported"]["at"] and info.metadata["imported"]["format"] == "h5"
+
+
+def _store_files(root) -> list[str]:
+    folder = root / "models"
+    return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+
+
+@pytest.fixture(scope="module")
+def bad_files(tmp_path_factory, tutorial_files):
+    """Files each import must refuse, with a word its message must contain."""
+    import keras
+
+    folder = tmp_path_factory.mktemp("bad")
+    layers = keras.layers
+    lam = keras.Sequential([keras.Input((28, 28, 1)), layers.Flatten(), layers.Lambda(lambda t: t * 2),
+                            layers.Dense(10, activation="softmax")])
+    lam.save(folder / "lambda.h5")
+    five = keras.Sequential([keras.Input((28, 28, 1)), layers.Flatten(), layers.Dense(5, activation="softmax")])
+    five.save(folder / "five.keras")
+    colour = keras.Sequential([keras.Input((32, 32, 3)), layers.Flatten(), layers.Dense(10, activation="softmax")])
+    colour.save(folder / "cifar.h5")
+    noise = np.random.default_rng(0).bytes(50_000)
+    (folder / "random.h5").write_bytes(noise)
+    (folder / "random.keras").write_bytes(noise)
+    other = keras.Sequential([keras.Input((784,)), layers.Dense(32), layers.Dense(10, activation="softmax")])
+    other.save_weights(folder / "other.weights.h5")
+    truncated = folder / "truncated.keras"
+    truncated.write_bytes(tutorial_files["keras"][0][0].read_bytes()[:3000])
+    json_path = tutorial_files["json+h5"][0][0]
+    return {
+        "lambda": ([folder / "lambda.h5"], "Lambda layer"),
+        "five classes": ([folder / "five.keras"], "10 outputs"),
+        "32x32x3 input": ([folder / "cifar.h5"], "(32, 32, 3)"),
+        "random .h5": ([folder / "random.h5"], "not an HDF5 file"),
+        "random .keras": ([folder / "random.keras"], "not a Keras model archive"),
+        "truncated .keras": ([truncated], "not a Keras model archive"),
+        "json without weights": ([json_path], "give its weights"),
+        "weights that do not fit": ([json_path, folder / "other.weights.h5"], "do not fit"),
+    }
+
+
+CASES = ["lambda", "five classes", "32x32x3 input", "random .h5", "random .keras", "truncated .keras",
+         "json without weights", "weights that do not fit"]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_refusals_say_why_and_leave_the_store_unchanged(case, bad_files, mnist, isolated_artifacts):
+    paths, words = bad_files[case]
+    before = _store_files(isolated_artifacts)
+    with pytest.raises(ImportRefused, match=None) as refused:
+        import_model(paths, "refused", data=mnist)
+    assert words in str(refused.value)
+    assert _store_files(isolated_artifacts) == before
+
+    result = run_cli("import", *map(str, paths), "--name", "refused", env={"MNIST_NPZ": str(mnist.source)})
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: ") and words in result.stderr
+    assert _store_files(isolated_artifacts) == before
+
+
+def test_a_name_already_taken_is_refused_before_anything_is_read(tutorial_files, mnist, isolated_artifacts):
+    paths, _, _ = tutorial_files["keras"]
+    import_model(paths, "taken", data=mnist)
+    saved = (isolated_artifacts / "models" / "taken.keras").read_bytes()
+    with pytest.raises(store.ModelExists, match="already exists"):
+        import_model(tutorial_files["h5"][0], "taken", data=mnist)
+    result = run_cli("import", *map(str, tutorial_files["h5"][0]), "--name", "taken",
+                     env={"MNIST_NPZ": str(mnist.source)})
+    assert result.returncode == 2 and "already exists" in result.stderr
+    assert (isolated_artifacts / "models" / "taken.keras").read_bytes() == saved
+
+
+def test_a_model_near_chance_is_imported_marked_failed(mnist, tmp_path, isolated_artifacts):
+    import keras
+
+    untrained = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10, activation="softmax",
+                                                                        kernel_initializer="zeros")])
+    untrained.save(tmp_path / "untrained.h5")
+    result = run_cli("import", str(tmp_path / "untrained.h5"), "--name", "guess", "--set-default",
+                     env={"MNIST_NPZ": str(mnist.source)})
+    assert result.returncode == 1 and "FAILED" in result.stderr
+    assert store.get_model_info("guess").state == store.FAILED
+    assert store.default_model_name() != "guess"
+
+
+def test_export_writes_keras_and_legacy_h5_that_read_the_same(tutorial_files, mnist, tmp_path):
+    import keras
+
+    import_model(tutorial_files["keras"][0], "to-export", data=mnist)
+    result = run_cli("export", "to-export", str(tmp_path / "out.keras"))
+    assert result.returncode == 0, result.stderr
+    written = export_model("to-export", tmp_path / "out.h5")
+    assert [p.name for p in written] == ["out.h5", "out.h5.json"]
+    expected = np.asarray(store.load_model("to-export")(mnist.x_test[:50, :, :, None] / 255.0))
+    for path in (tmp_path / "out.keras", tmp_path / "out.h5"):
+        again = keras.saving.load_model(path, compile=False)
+        np.testing.assert_allclose(np.asarray(again(mnist.x_test[:50, :, :, None] / 255.0)), expected, atol=1e-6)
+    metadata = json.loads((tmp_path / "out.keras.json").read_text())
+    assert metadata["name"] == "to-export" and metadata["imported"]["from"] == ["model.keras"]
+    bad = run_cli("export", "to-export", str(tmp_path / "out.onnx"))
+    assert bad.returncode == 2 and "error: export to a .keras or .h5 file" in bad.stderr
