@@ -123,7 +123,7 @@ export default function ({ parentElement, data, setStateValue }) {
   let pad = PADS.get(parentElement);
   if (!pad) {
     pad = createPad(root);
-    pad.strokes = (data.strokes || []).map((stroke) => stroke.slice());
+    pad.strokes = Array.isArray(data.strokes) ? data.strokes.map((stroke) => stroke.slice()) : [];
     PADS.set(parentElement, pad);
   }
   pad.send = setStateValue;
@@ -142,10 +142,10 @@ def drawing_pad(*, size: int, brush: float, ink: str, paper: str, key: str) -> l
     return its strokes in canvas pixels: [] when it is empty, None when the value the
     browser sent is not a list of strokes. Changing the colours or the brush redraws
     the strokes; it does not clear them."""
-    previous = st.session_state.get(key)
-    kept = previous.get("strokes") if isinstance(previous, dict) or hasattr(previous, "get") else None
-    result = _PAD(
-        key=key, data={"size": size, "brush": brush, "ink": ink, "paper": paper, "strokes": kept or []},
-        default={"strokes": []}, on_strokes_change=lambda: None, width="content", height="content",
-    )
+    previous = st.session_state.get(key)  # the strokes last sent: a pad mounted again shows them
+    kept = strokes_from_points(previous.get("strokes")) if hasattr(previous, "get") else None
+    data = {"size": size, "brush": brush, "ink": ink, "paper": paper,
+            "strokes": [stroke.tolist() for stroke in kept or []]}
+    result = _PAD(key=key, data=data, default={"strokes": []}, on_strokes_change=lambda: None,
+                  width="content", height="content")
     return strokes_from_points(result.get("strokes"))
