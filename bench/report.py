@@ -55,7 +55,8 @@ def section_drawn_digits(result: dict) -> list[str]:
         "## Real handwriting: drawn digits",
         "",
         f"All {result['samples']:,} pen-written digits of `pendigits-orig.tra` (30 writers), drawn the way "
-        f"the Draw page's pad draws them ({result['canvas_size']}x{result['canvas_size']}, brush {result['brush_width']:g}), "
+        f"the Draw page's pad draws them ({result['canvas_size']}x{result['canvas_size']}, "
+        f"brush {result['brush_width']:g}), "
         f"read by the default model `{result['model']}`.",
         "",
         "| pipeline | at written scale | filling the canvas |",

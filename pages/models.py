@@ -1,5 +1,9 @@
-"""Every saved model: its state, accuracy, size, date and how it was trained; choose
-the default, rename, delete."""
+"""Every saved model: its state, accuracy, size, date and how it was trained; import
+one trained elsewhere; choose the default, rename, delete, download."""
+
+import json
+import tempfile
+from pathlib import Path
 
 import streamlit as st
 
@@ -16,6 +20,7 @@ CHOSEN_KEY = "models_chosen"
 NEXT_CHOSEN_KEY = "models_chosen_next"
 CONFIRM_KEY = "models_confirm_delete"
 FLASH_KEY = "models_flash"
+IMPORT_ROUND_KEY = "models_import_round"  # a new, empty uploader after an import
 
 st.title("Models")
 st.caption(
@@ -26,6 +31,57 @@ st.caption(
 flash = st.session_state.pop(FLASH_KEY, None)
 if flash:
     st.success(flash, icon=":material/check_circle:")
+
+
+def import_uploaded(uploads: list, name: str) -> str | None:
+    """Import the uploaded file(s) as ``name``; returns what went wrong, or None."""
+    from mnist_core.data import DataError, load_mnist
+    from mnist_core.models.importing import ImportRefused, import_model
+
+    if not uploads:
+        return "choose the model's file first (or its .json and .h5 together)"
+    with tempfile.TemporaryDirectory() as scratch:
+        paths = []
+        for upload in uploads:
+            path = Path(scratch) / Path(upload.name).name  # the name as uploaded: it is recorded as the origin
+            path.write_bytes(upload.getvalue())
+            paths.append(path)
+        try:
+            with st.spinner("Checking the model and reading the 10,000 MNIST test images with it..."):
+                info = import_model(paths, name.strip(), data=load_mnist())
+        except (ImportRefused, store.StoreError, DataError) as error:
+            return str(error)
+    st.session_state[IMPORT_ROUND_KEY] = st.session_state.get(IMPORT_ROUND_KEY, 0) + 1
+    st.session_state[NEXT_CHOSEN_KEY] = info.name
+    outcome = (f"Imported {', '.join(info.metadata['imported']['from'])} as {info.name}: test accuracy "
+               f"{info.test_accuracy:.2%}.")
+    if not info.usable:
+        outcome += f" It is FAILED: {info.reason}."
+    done(outcome)
+    return None
+
+
+def done(message: str) -> None:
+    """Say what happened on the next run, and rerun the whole app so the sidebar's
+    picker lists the models as they are now."""
+    st.session_state[FLASH_KEY] = message
+    st.session_state.pop(CONFIRM_KEY, None)
+    st.rerun(scope="app")
+
+
+with st.expander("Import a model trained elsewhere", icon=":material/upload:"):
+    st.caption("A Keras model saved by `model.save` (.keras or .h5) or a ModelCheckpoint (.h5), or "
+               "`model.to_json()` with `model.save_weights` (choose both files). It must take 28x28 images or 784 "
+               "values in [0, 1] and end in 10 outputs. It is loaded in Keras' safe mode: a model with a Lambda "
+               "layer is refused and never run.")
+    round_number = st.session_state.get(IMPORT_ROUND_KEY, 0)
+    uploads = st.file_uploader("Model file(s)", type=["keras", "h5", "hdf5", "json"], accept_multiple_files=True,
+                               key=f"models_import_files-{round_number}")
+    import_name = st.text_input("Save it as", key=f"models_import_name-{round_number}", help=store.NAME_RULE)
+    if st.button("Import", icon=":material/upload:", key="models_import"):
+        problem = import_uploaded(uploads, import_name)
+        if problem:
+            st.error(f"Not imported: {problem}.", icon=":material/block:")
 
 infos, problems = store.list_models()
 for problem in problems:
@@ -84,7 +140,13 @@ if info.state == store.BROKEN:
 elif info.state == store.FAILED:
     st.warning(f"**{name} FAILED its check**: {info.reason}.", icon=":material/warning:")
 command = info.metadata.get("command")
-if command:
+imported = info.metadata.get("imported")
+if isinstance(imported, dict):
+    st.caption(f"Imported from {', '.join(map(str, imported.get('from', [])))}, "
+               f"{str(imported.get('at', ''))[:16].replace('T', ' ')}; {info.metadata.get('params', 0):,} "
+               "parameters. The same import from a terminal:")
+    st.code(command or "", language="bash")
+elif command:
     st.caption("Trained by:")
     st.code(command, language="bash")
 run_id = run_of(info)
@@ -92,14 +154,16 @@ if run_id:
     st.page_link("pages/train.py", label=f"Its training run, {run_id}", icon=":material/monitoring:",
                  query_params={"run": run_id})
 
-
-def done(message: str) -> None:
-    """Say what happened on the next run, and rerun the whole app so the sidebar's
-    picker lists the models as they are now."""
-    st.session_state[FLASH_KEY] = message
-    st.session_state.pop(CONFIRM_KEY, None)
-    st.rerun(scope="app")
-
+keras_file, metadata_file = st.columns(2)
+try:
+    keras_file.download_button("Download the model (.keras)", info.model_path.read_bytes(),
+                               file_name=f"{name}.keras", mime="application/zip", icon=":material/download:",
+                               key="models_download_keras")
+except OSError as error:
+    keras_file.error(f"Its model file cannot be read: {error.strerror}.")
+metadata_file.download_button("Download its metadata (.json)", json.dumps(info.metadata, indent=2),
+                              file_name=f"{name}.json", mime="application/json", icon=":material/download:",
+                              key="models_download_metadata")
 
 make_default, rename, delete = st.columns(3, vertical_alignment="bottom")
 with make_default:

@@ -223,3 +223,43 @@ def test_export_writes_keras_and_legacy_h5_that_read_the_same(tutorial_files, mn
     assert metadata["name"] == "to-export" and metadata["imported"]["from"] == ["model.keras"]
     bad = run_cli("export", "to-export", str(tmp_path / "out.onnx"))
     assert bad.returncode == 2 and "error: export to a .keras or .h5 file" in bad.stderr
+
+
+def _models_page(monkeypatch, mnist_path):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import REPO_ROOT
+
+    monkeypatch.setenv("MNIST_NPZ", str(mnist_path))
+    app = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=180).run()
+    app.switch_page("pages/models.py").run()
+    assert not app.exception
+    return app
+
+
+def _upload(app, files, name: str, round_number: int):
+    app.get("file_uploader")[0].set_value([(path.name, path.read_bytes(), "application/octet-stream")
+                                           for path in files])
+    app.text_input(key=f"models_import_name-{round_number}").set_value(name)
+    app.button(key="models_import").click().run()
+    assert not app.exception, app.exception
+    return app
+
+
+def test_the_models_page_imports_an_upload_and_refuses_a_bad_one(tutorial_files, bad_files, mnist_path,
+                                                                  monkeypatch, isolated_artifacts):
+    app = _models_page(monkeypatch, mnist_path)
+    assert any("No saved models yet" in info.value for info in app.info)
+
+    app = _upload(app, bad_files["random .h5"][0], "nope", 0)
+    assert any("Not imported" in error.value and "not an HDF5 file" in error.value for error in app.error)
+    assert _store_files(isolated_artifacts) == []
+
+    app = _upload(app, tutorial_files["json+h5"][0], "uploaded", 0)
+    assert any("Imported model.json, model.h5 as uploaded" in s.value for s in app.success)
+    info = store.get_model_info("uploaded")
+    assert info.state == store.OK and info.metadata["imported"]["format"] == "json+h5"
+    assert app.selectbox(key="models_chosen").value == "uploaded"
+    assert any("Imported from model.json, model.h5" in caption.value for caption in app.caption)
+    downloads = {button.proto.label for button in app.get("download_button")}
+    assert downloads == {"Download the model (.keras)", "Download its metadata (.json)"}
