@@ -6,7 +6,7 @@ import streamlit as st
 from mnist_core.charts import confusion_heatmap, per_class_accuracy_bars, percent_label, probability_bars
 from mnist_core.explain import pictures, saliency
 from mnist_core.models import store
-from ui import require_entrypoint
+from ui import clicked_point, require_entrypoint
 from ui.models import evaluation_of, load_model, selected_model_name
 from ui.text import a_digit, sure_text
 
@@ -55,12 +55,8 @@ with bars:
 
 def clicked_cell(chart_state) -> tuple[int, int] | None:
     """(true, predicted) of the cell clicked in the confusion matrix, if any."""
-    points = chart_state.selection.points if chart_state else []
-    if not points or points[0].get("customdata") is None:
-        return None
-    data = points[0]["customdata"]
-    values = [data[key] for key in sorted(data, key=int)] if isinstance(data, dict) else list(data)
-    return int(values[0]), int(values[1])
+    point = clicked_point(chart_state)
+    return (int(point[0]), int(point[1])) if point is not None else None
 
 
 # A new click on a cell sets the filters (once: afterwards the filters are the user's).

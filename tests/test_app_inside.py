@@ -17,7 +17,8 @@ from mnist_core.charts import ACCENT
 from mnist_core.explain import embedding
 from mnist_core.models import store
 from tests.conftest import REPO_ROOT, SHIPPED_ARTIFACTS
-from ui.inside import DIGIT_KEY, clicked_point
+from ui import clicked_point
+from ui.inside import DIGIT_KEY
 
 
 @pytest.fixture

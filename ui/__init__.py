@@ -48,3 +48,16 @@ def follow_deep_link(pages: list) -> None:
     for page in pages:
         if page.url_path == asked:
             st.switch_page(page)
+
+
+def clicked_point(chart_state) -> list | None:
+    """The ``customdata`` of the point clicked in a Plotly chart (its selection state,
+    as ``st.plotly_chart`` returns it or session state holds it), as a list; None when
+    nothing, or a point without data, is selected."""
+    points = chart_state.get("selection", {}).get("points", []) if chart_state else []
+    if not points or points[0].get("customdata") is None:
+        return None
+    data = points[0]["customdata"]
+    if isinstance(data, dict):  # a row of customdata can arrive as {"0": ..., "1": ...}
+        return [data[key] for key in sorted(data, key=int)]
+    return list(data) if isinstance(data, (list, tuple)) else [data]

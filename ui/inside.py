@@ -17,6 +17,7 @@ import streamlit as st
 from mnist_core.charts import feature_map_scatter, feature_maps_figure, weight_histogram
 from mnist_core.explain import activations, attack, embedding, pictures, saliency
 from mnist_core.models import store
+from ui import clicked_point
 
 LAYERS, LOOKED, FILTERS, AMONG, ALL_MODELS, CHANGE = (
     "Layers", "Where it looked", "Filters", "Among the digits", "Every model", "Change its mind")
@@ -31,19 +32,6 @@ DIGIT_KEY = "inside_map_digit"  # the test digit clicked on the map, shown besid
 def _channel_key(layer_name: str) -> str:
     """The key of the number input choosing a map of ``layer_name``."""
     return f"inside_map_channel-{layer_name}"
-
-
-def clicked_point(chart_state) -> list | None:
-    """The ``customdata`` of the point clicked in a Plotly chart (its selection state,
-    as ``st.plotly_chart`` returns it or session state holds it), as a list; None when
-    nothing, or a point without data, is selected."""
-    points = chart_state.get("selection", {}).get("points", []) if chart_state else []
-    if not points or points[0].get("customdata") is None:
-        return None
-    data = points[0]["customdata"]
-    if isinstance(data, dict):  # a row of customdata can arrive as {"0": ..., "1": ...}
-        return [data[key] for key in sorted(data, key=int)]
-    return list(data) if isinstance(data, (list, tuple)) else [data]
 
 
 def inside_the_model(model_name: str, model, image: np.ndarray, label: int) -> None:
