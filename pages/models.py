@@ -155,12 +155,13 @@ if run_id:
                  query_params={"run": run_id})
 
 keras_file, metadata_file = st.columns(2)
-try:
-    keras_file.download_button("Download the model (.keras)", info.model_path.read_bytes(),
+if info.model_path.is_file():
+    # Read when clicked, not on every run of the page (a model is megabytes).
+    keras_file.download_button("Download the model (.keras)", info.model_path.read_bytes,
                                file_name=f"{name}.keras", mime="application/zip", icon=":material/download:",
                                key="models_download_keras")
-except OSError as error:
-    keras_file.error(f"Its model file cannot be read: {error.strerror}.")
+else:
+    keras_file.error("Its model file is missing: there is nothing to download.")
 metadata_file.download_button("Download its metadata (.json)", json.dumps(info.metadata, indent=2),
                               file_name=f"{name}.json", mime="application/json", icon=":material/download:",
                               key="models_download_metadata")
