@@ -8,9 +8,10 @@ from mnist_core import jobs
 from mnist_core.charts import cv_box_plot, cv_learning_curves, training_curves
 from mnist_core.jobs import progress
 from mnist_core.settings import declaration
+from mnist_core.tables import csv_text
 from mnist_core.training.config import CVConfig
-from mnist_core.training.crossval import CVResults, load_results, summarise
-from ui import require_entrypoint
+from mnist_core.training.crossval import CVResults, fold_epoch_rows, fold_rows, load_results, summarise
+from ui import chart_config, require_entrypoint
 from ui.jobs import STATE_LABELS, failure_details, progress_bar, show_followed_run, start_and_follow, stop_button
 from ui.settings import setting_input, settings_inputs
 
@@ -90,8 +91,10 @@ def render_job(job: jobs.Job) -> None:
         curves = progress.curves(events)
         if curves.batch_x:
             loss, accuracy = st.columns(2)
-            loss.plotly_chart(training_curves(curves, "loss", height=260), key=f"cv-live-loss-{job.run_id}")
-            accuracy.plotly_chart(training_curves(curves, "accuracy", height=260), key=f"cv-live-acc-{job.run_id}")
+            loss.plotly_chart(training_curves(curves, "loss", height=260), key=f"cv-live-loss-{job.run_id}",
+                              config=chart_config(f"loss-{job.run_id}", tools=True))
+            accuracy.plotly_chart(training_curves(curves, "accuracy", height=260), key=f"cv-live-acc-{job.run_id}",
+                                  config=chart_config(f"accuracy-{job.run_id}", tools=True))
     if results is not None and any(results.archs.values()):
         st.caption("Folds finished so far:" if job.active else "Result:")
         st.dataframe(percent_rows(summary_rows(results)), hide_index=True, width="stretch",
@@ -228,10 +231,23 @@ for run_id in chosen:
         planned = len(results.config.archs) * results.config.folds
         notes.append(f"`{short_name(run_id)}` is {job.state}: {finished_folds(results)} of {planned} folds done.")
 st.caption(" ".join(notes))
-st.plotly_chart(cv_box_plot(groups), key="cv-box")
+file_stem = chosen[0] if not several else "cross-validation"
+folds_file, epochs_file, _ = st.columns([1, 1, 1])
+folds_file.download_button(
+    "Fold results (.csv)", csv_text([row for run_id in chosen for row in fold_rows(stored[run_id][1], run=run_id)]),
+    file_name=f"{file_stem}-folds.csv", mime="text/csv", icon=":material/download:", key="cv-folds-csv",
+    help="One row per architecture and fold: its held-out images, accuracy, loss, epochs and time.")
+epochs_file.download_button(
+    "Per-epoch curves (.csv)",
+    csv_text([row for run_id in chosen for row in fold_epoch_rows(stored[run_id][1], run=run_id)]),
+    file_name=f"{file_stem}-epochs.csv", mime="text/csv", icon=":material/download:", key="cv-epochs-csv",
+    help="Every fold's loss and accuracy after each epoch; val_ is the held-out fold.")
+st.plotly_chart(cv_box_plot(groups), key="cv-box", config=chart_config("cross-validation-accuracy"))
 
 st.markdown("**Per-fold learning curves**")
 arch_key = st.selectbox("Architecture", list(per_arch), key="cv_curves_arch")
 loss, accuracy = st.columns(2)
-loss.plotly_chart(cv_learning_curves(per_arch[arch_key], "loss"), key="cv-curves-loss")
-accuracy.plotly_chart(cv_learning_curves(per_arch[arch_key], "accuracy"), key="cv-curves-accuracy")
+loss.plotly_chart(cv_learning_curves(per_arch[arch_key], "loss"), key="cv-curves-loss",
+                 config=chart_config(f"cross-validation-loss-{arch_key}", tools=True))
+accuracy.plotly_chart(cv_learning_curves(per_arch[arch_key], "accuracy"), key="cv-curves-accuracy",
+                     config=chart_config(f"cross-validation-accuracy-{arch_key}", tools=True))

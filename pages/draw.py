@@ -20,7 +20,7 @@ from mnist_core.reading.preprocess import (
     decode_image,
     dot_size,
 )
-from ui import require_entrypoint
+from ui import chart_config, require_entrypoint
 from ui.canvas import drawing_pad
 from ui.inside import inside_the_model
 from ui.models import load_model, page_model_switch, selected_model_name
@@ -160,7 +160,7 @@ def show_reading(model_name: str, drawing: Drawing | None, reading_area, details
         timing.caption(f"Read in {reading.milliseconds:.1f} ms.")
     with details_area:
         st.plotly_chart(probability_bars(reading.probabilities), key="draw_probabilities",
-                        config={"displayModeBar": False})
+                        config=chart_config(f"probabilities-{model_name}"))
     return model, reading
 
 

@@ -6,7 +6,7 @@ import streamlit as st
 from mnist_core.charts import confusion_heatmap, per_class_accuracy_bars, percent_label, probability_bars
 from mnist_core.explain import pictures, saliency
 from mnist_core.models import store
-from ui import clicked_point, require_entrypoint
+from ui import chart_config, clicked_point, require_entrypoint
 from ui.models import evaluation_of, load_model, selected_model_name
 from ui.text import a_digit, sure_text
 
@@ -46,10 +46,11 @@ if wrong == 0:
 matrix, bars = st.columns([3, 2])
 with matrix:
     clicked = st.plotly_chart(confusion_heatmap(evaluation.confusion), key="mistakes-confusion",
-                              on_select="rerun", selection_mode="points", config={"displayModeBar": False})
+                              on_select="rerun", selection_mode="points",
+                              config=chart_config(f"confusion-{model_name}"))
 with bars:
     st.plotly_chart(per_class_accuracy_bars(evaluation.per_class), key="mistakes-per-class",
-                    config={"displayModeBar": False})
+                    config=chart_config(f"per-digit-accuracy-{model_name}"))
 
 
 
@@ -112,7 +113,7 @@ def inspect_mistake(index: int) -> None:
     big.image(np.kron(x_test[index], np.ones((10, 10), np.uint8)), width=280)
     with chart:
         st.plotly_chart(probability_bars(evaluation.probabilities[index]), key="mistakes-inspected-bars",
-                        config={"displayModeBar": False})
+                        config=chart_config(f"probabilities-test-{index}"))
     why_each_digit(x_test[index], int(true_digit), int(predicted_digit))
 
 

@@ -3,6 +3,7 @@ one trained elsewhere; choose the default, rename, delete, download."""
 
 import json
 import tempfile
+from functools import partial
 from pathlib import Path
 
 import streamlit as st
@@ -11,7 +12,7 @@ from mnist_core import jobs
 from mnist_core.jobs import runs
 from mnist_core.models import store
 from ui import require_entrypoint
-from ui.models import MODEL_KEY, choose_model_next_run
+from ui.models import MODEL_KEY, choose_model_next_run, selected_model_name
 from ui.text import megabytes
 
 require_entrypoint()
@@ -46,19 +47,32 @@ def import_uploaded(uploads: list, name: str) -> str | None:
             path = Path(scratch) / Path(upload.name).name  # the name as uploaded: it is recorded as the origin
             path.write_bytes(upload.getvalue())
             paths.append(path)
+        bar = st.progress(0.0, text="Loading MNIST")
         try:
-            with st.spinner("Checking the model and reading the 10,000 MNIST test images with it..."):
-                info = import_model(paths, name.strip(), data=load_mnist())
+            info = import_model(paths, name.strip(), data=load_mnist(),
+                                on_progress=lambda fraction, what: bar.progress(fraction, text=what))
         except (ImportRefused, store.StoreError, DataError) as error:
             return str(error)
+        finally:
+            bar.empty()
     st.session_state[IMPORT_ROUND_KEY] = st.session_state.get(IMPORT_ROUND_KEY, 0) + 1
     st.session_state[NEXT_CHOSEN_KEY] = info.name
     outcome = (f"Imported {', '.join(info.metadata['imported']['from'])} as {info.name}: test accuracy "
                f"{info.test_accuracy:.2%}.")
-    if not info.usable:
+    if info.usable:
+        choose_model_next_run(info.name)
+        outcome += " The sidebar reads with it now: draw a digit on the Draw page to try it."
+    else:
         outcome += f" It is FAILED: {info.reason}."
     done(outcome)
     return None
+
+
+def legacy_h5(name: str) -> bytes:
+    """The model as a legacy .h5 file, written when its download button is clicked."""
+    from mnist_core.models.importing import legacy_h5_bytes
+
+    return legacy_h5_bytes(name)
 
 
 def done(message: str) -> None:
@@ -131,8 +145,9 @@ st.subheader("Manage a model")
 renamed = st.session_state.pop(NEXT_CHOSEN_KEY, None)
 if renamed in by_name:
     st.session_state[CHOSEN_KEY] = renamed
-if st.session_state.get(CHOSEN_KEY) not in by_name:
-    st.session_state[CHOSEN_KEY] = default if default in by_name else next(iter(by_name))
+if st.session_state.get(CHOSEN_KEY) not in by_name:  # first, the model the app reads with
+    reading_with = selected_model_name()
+    st.session_state[CHOSEN_KEY] = next(name for name in (reading_with, default, *by_name) if name in by_name)
 name = st.selectbox("Model", list(by_name), key=CHOSEN_KEY, format_func=lambda n: by_name[n].label)
 info = by_name[name]
 if info.state == store.BROKEN:
@@ -154,12 +169,17 @@ if run_id:
     st.page_link("pages/train.py", label=f"Its training run, {run_id}", icon=":material/monitoring:",
                  query_params={"run": run_id})
 
-keras_file, metadata_file = st.columns(2)
+keras_file, h5_file, metadata_file = st.columns(3)
 if info.model_path.is_file():
     # Read when clicked, not on every run of the page (a model is megabytes).
     keras_file.download_button("Download the model (.keras)", info.model_path.read_bytes,
                                file_name=f"{name}.keras", mime="application/zip", icon=":material/download:",
-                               key="models_download_keras")
+                               key="models_download_keras", help="Keras 3's format: `keras.saving.load_model`.")
+    if info.state != store.BROKEN:
+        h5_file.download_button("Download as legacy .h5", partial(legacy_h5, name), file_name=f"{name}.h5",
+                                mime="application/x-hdf5", icon=":material/download:", key="models_download_h5",
+                                help="The HDF5 format of the classic tutorials (Keras 2's `load_model`); "
+                                     "written when clicked.")
 else:
     keras_file.error("Its model file is missing: there is nothing to download.")
 metadata_file.download_button("Download its metadata (.json)", json.dumps(info.metadata, indent=2),

@@ -12,8 +12,9 @@ from mnist_core.jobs.runs import RunState
 from mnist_core.models import store
 from mnist_core.models.architectures import REGISTRY, count_params, get_architecture, layer_table
 from mnist_core.settings import declaration
+from mnist_core.tables import csv_text, epoch_rows
 from mnist_core.training.config import QUICK_RUN, TrainConfig, describe_settings
-from ui import require_entrypoint
+from ui import chart_config, require_entrypoint
 from ui.jobs import STATE_LABELS, failure_details, progress_bar, show_followed_run, start_and_follow, stop_button
 from ui.settings import settings_inputs
 
@@ -37,8 +38,10 @@ def show_curves(job: jobs.Job, key: str) -> None:
     if not curves.batch_x and not curves.epoch_x:
         return
     loss, accuracy = st.columns(2)
-    loss.plotly_chart(training_curves(curves, "loss"), key=f"{key}-loss")
-    accuracy.plotly_chart(training_curves(curves, "accuracy"), key=f"{key}-accuracy")
+    loss.plotly_chart(training_curves(curves, "loss"), key=f"{key}-loss",
+                    config=chart_config(f"loss-{job.run_id}", tools=True))
+    accuracy.plotly_chart(training_curves(curves, "accuracy"), key=f"{key}-accuracy",
+                        config=chart_config(f"accuracy-{job.run_id}", tools=True))
 
 
 def ending_text(job: jobs.Job) -> str:
@@ -50,8 +53,9 @@ def ending_text(job: jobs.Job) -> str:
     return f"{'Finished' if job.state == RunState.FINISHED else 'Stopped'} after {status.get('epochs_done')} epoch(s)"
 
 
-def show_result(job: jobs.Job) -> None:
-    """The outcome of a finished or stopped run; a model that failed its check says so."""
+def show_result(job: jobs.Job, key: str) -> None:
+    """The outcome of a finished or stopped run (a model that failed its check says
+    so), and its per-epoch history to download as CSV."""
     status = job.status
     if job.state in (RunState.FINISHED, RunState.STOPPED) and status.get("test_accuracy") is not None:
         model = status.get("model")
@@ -64,6 +68,11 @@ def show_result(job: jobs.Job) -> None:
                      + "Try more epochs, more images or another learning rate.", icon=":material/error:")
         else:
             st.success(f"{text}; {saved}.", icon=":material/check_circle:")
+    if status.get("history"):
+        st.download_button("Per-epoch history (.csv)", csv_text(epoch_rows(status["history"])),
+                           file_name=f"{job.run_id}-history.csv", mime="text/csv", icon=":material/download:",
+                           key=f"{key}-history-csv", help="Loss and accuracy after every epoch, on the training "
+                           "images and (val_) on the validation images.")
     failure_details(job)
 
 
@@ -78,7 +87,7 @@ def render_job(job: jobs.Job) -> None:
             stop_button(job, key=f"stop-{job.run_id}")
     progress_bar(job, job.progress())
     show_curves(job, key=f"live-{job.run_id}")
-    show_result(job)
+    show_result(job, key=f"live-{job.run_id}")
 
 
 # --- The followed run (live while it runs) ----------------------------------------
@@ -134,7 +143,7 @@ if linked is not None:  # opened from a model's "training run" link on the Model
         st.markdown(f"**{linked.run_id}** · {STATE_LABELS.get(linked.state, linked.state)} · "
                     f"{describe_settings(linked.config, linked.training_settings())}")
         show_curves(linked, key=f"linked-{linked.run_id}")
-        show_result(linked)
+        show_result(linked, key=f"linked-{linked.run_id}")
 if not previous:
     st.caption("None yet.")
 else:
@@ -165,7 +174,7 @@ else:
         job = previous[chosen[0]]
         st.markdown(f"**{job.run_id}** · {STATE_LABELS.get(job.state, job.state)}")
         show_curves(job, key=f"old-{job.run_id}")
-        show_result(job)
+        show_result(job, key=f"old-{job.run_id}")
         if st.button("Delete this run", icon=":material/delete:", key=f"delete-{job.run_id}",
                      help="Deletes the run folder; its saved model, if any, stays."):
             try:

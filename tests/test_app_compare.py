@@ -62,6 +62,8 @@ def test_a_stored_run_shows_its_table_box_plot_and_curves(stored_run, compare_pa
     assert list(table["n"]) == [2, 2]
     charts = compare_page.get("plotly_chart")
     assert len(charts) == 3  # the box plot and the two learning-curve charts
+    downloads = {button.proto.label for button in compare_page.get("download_button")}
+    assert downloads == {"Fold results (.csv)", "Per-epoch curves (.csv)"}
     assert compare_page.selectbox(key="cv_curves_arch").options == ["baseline_cnn", "lenet_tanh"]
 
 

@@ -94,6 +94,7 @@ def test_a_tiny_job_runs_and_its_result_is_shown(train_page):
     text = " ".join(s.value for s in train_page.success)
     assert "Finished after 1 epoch(s)" in text and "from-the-page" in text
     assert len(train_page.get("plotly_chart")) >= 2  # loss and accuracy curves
+    assert "Per-epoch history (.csv)" in {button.proto.label for button in train_page.get("download_button")}
     assert store.model_exists("from-the-page")
     # The run is listed among the previous runs, with the settings it ran with.
     (previous,) = [table.value for table in train_page.dataframe if "settings" in table.value.columns]

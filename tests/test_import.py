@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from mnist_core.models import store
-from mnist_core.models.importing import ImportRefused, export_model, import_model
+from mnist_core.models.importing import ImportRefused, export_model, import_model, legacy_h5_bytes
 from tests.conftest import run_cli
 
 IMAGES = 2000  # trained on this many for one epoch: enough to be far above chance
@@ -118,8 +118,13 @@ def test_each_tutorial_format_imports_and_reads_as_the_original(kind, tutorial_f
 
 def test_the_apps_path_imports_into_the_store_with_its_origin(tutorial_files, mnist):
     paths, _, _ = tutorial_files["h5"]
-    info = import_model(paths, "from-the-app", data=mnist, set_default=True)
+    reports = []
+    info = import_model(paths, "from-the-app", data=mnist, set_default=True,
+                        on_progress=lambda fraction, what: reports.append((fraction, what)))
     assert store.default_model_name() == "from-the-app"
+    fractions = [fraction for fraction, _ in reports]
+    assert fractions[0] == 0 and fractions[-1] == 1 and fractions == sorted(fractions)
+    assert sum("Reading the MNIST test images" in what for _, what in reports) == len(mnist.x_test) // 500
     assert info.metadata["params"] == 542230 and "final_model.h5" in info.metadata["command"]
     assert info.metadata["imported"]["at"] and info.metadata["imported"]["format"] == "h5"
 
@@ -219,6 +224,10 @@ def test_export_writes_keras_and_legacy_h5_that_read_the_same(tutorial_files, mn
     for path in (tmp_path / "out.keras", tmp_path / "out.h5"):
         again = keras.saving.load_model(path, compile=False)
         np.testing.assert_allclose(np.asarray(again(mnist.x_test[:50, :, :, None] / 255.0)), expected, atol=1e-6)
+    # The app's download of the legacy .h5: the bytes of a file Keras reads back the same.
+    (tmp_path / "downloaded.h5").write_bytes(legacy_h5_bytes("to-export"))
+    again = keras.saving.load_model(tmp_path / "downloaded.h5", compile=False)
+    np.testing.assert_allclose(np.asarray(again(mnist.x_test[:50, :, :, None] / 255.0)), expected, atol=1e-6)
     metadata = json.loads((tmp_path / "out.keras.json").read_text())
     assert metadata["name"] == "to-export" and metadata["imported"]["from"] == ["model.keras"]
     bad = run_cli("export", "to-export", str(tmp_path / "out.onnx"))
@@ -248,6 +257,8 @@ def _upload(app, files, name: str, round_number: int):
 
 def test_the_models_page_imports_an_upload_and_refuses_a_bad_one(tutorial_files, bad_files, mnist_path,
                                                                   monkeypatch, isolated_artifacts):
+    from ui.models import NEXT_MODEL_KEY
+
     app = _models_page(monkeypatch, mnist_path)
     assert any("No saved models yet" in info.value for info in app.info)
 
@@ -260,6 +271,8 @@ def test_the_models_page_imports_an_upload_and_refuses_a_bad_one(tutorial_files,
     info = store.get_model_info("uploaded")
     assert info.state == store.OK and info.metadata["imported"]["format"] == "json+h5"
     assert app.selectbox(key="models_chosen").value == "uploaded"
+    # The sidebar's picker chooses it on its next run (AppTest runs no sidebar after switch_page).
+    assert app.session_state[NEXT_MODEL_KEY] == "uploaded"
     assert any("Imported from model.json, model.h5" in caption.value for caption in app.caption)
     downloads = {button.proto.label for button in app.get("download_button")}
-    assert downloads == {"Download the model (.keras)", "Download its metadata (.json)"}
+    assert downloads == {"Download the model (.keras)", "Download as legacy .h5", "Download its metadata (.json)"}

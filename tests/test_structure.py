@@ -74,3 +74,20 @@ def test_mnist_core_never_imports_streamlit():
     users = [name for name, path in ((_module_name(p), p) for p in PACKAGE.rglob("*.py"))
              if any(imported.split(".")[0] == "streamlit" for imported in _imports(path))]
     assert users == []
+
+
+def _plotly_chart_calls(path: Path) -> list[ast.Call]:
+    return [node for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "plotly_chart"]
+
+
+def test_every_chart_of_the_app_offers_plotlys_png_download():
+    """Every st.plotly_chart passes ui.chart_config, which keeps Plotly's PNG button."""
+    sources = [REPO_ROOT / "app.py", *sorted((REPO_ROOT / "pages").glob("*.py")),
+               *sorted((REPO_ROOT / "ui").glob("*.py"))]
+    calls = {f"{path.name}:{call.lineno}": call for path in sources for call in _plotly_chart_calls(path)}
+    assert len(calls) >= 12
+    without = [where for where, call in calls.items()
+               if not any(keyword.arg == "config" and isinstance(keyword.value, ast.Call)
+                          and getattr(keyword.value.func, "id", None) == "chart_config" for keyword in call.keywords)]
+    assert without == []

@@ -61,3 +61,16 @@ def clicked_point(chart_state) -> list | None:
     if isinstance(data, dict):  # a row of customdata can arrive as {"0": ..., "1": ...}
         return [data[key] for key in sorted(data, key=int)]
     return list(data) if isinstance(data, (list, tuple)) else [data]
+
+
+def chart_config(file_name: str, tools: bool = False) -> dict:
+    """Plotly's config for a chart of the app: its own "Download plot as a PNG" button
+    (at twice the size on screen, saved as ``file_name``.png), without the Plotly logo.
+    ``tools=False`` keeps that button alone, for charts that are read rather than
+    explored (probabilities, maps you click on); ``tools=True`` keeps zoom and pan
+    too (training curves). Every ``st.plotly_chart`` in the app passes one of these."""
+    config = {"displaylogo": False,
+              "toImageButtonOptions": {"format": "png", "filename": file_name, "scale": 2}}
+    if not tools:
+        config["modeBarButtons"] = [["toImage"]]
+    return config

@@ -17,7 +17,7 @@ import streamlit as st
 from mnist_core.charts import feature_map_scatter, feature_maps_figure, weight_histogram
 from mnist_core.explain import activations, attack, embedding, pictures, saliency
 from mnist_core.models import store
-from ui import clicked_point
+from ui import chart_config, clicked_point
 
 LAYERS, LOOKED, FILTERS, AMONG, ALL_MODELS, CHANGE = (
     "Layers", "Where it looked", "Filters", "Among the digits", "Every model", "Change its mind")
@@ -84,7 +84,7 @@ def _layers(model, image: np.ndarray) -> None:
                 chart_key = f"inside_maps-{layer.name}"
                 st.plotly_chart(feature_maps_figure(layer.values, layer.name, 3 if layer.shape[0] > 14 else 5, chosen),
                                 key=chart_key, on_select=partial(_map_clicked, chart_key, layer.name),
-                                selection_mode="points", config={"displayModeBar": False})
+                                selection_mode="points", config=chart_config(f"feature-maps-{layer.name}"))
             else:
                 st.image(_vector_strip(layer.values))
     st.caption(f"**{layers[-1].name}** · the last layer's output is the probabilities above.")
@@ -180,7 +180,7 @@ def _filters(model) -> None:
     counts, edges = histograms[chosen]
     strength = dict(strengths)[chosen]
     st.plotly_chart(weight_histogram(counts, edges, strength, chosen), key="inside_weights",
-                    config={"displayModeBar": False})
+                    config=chart_config(f"weights-{chosen}"))
 
 
 def _among_the_digits(model_name: str, model, image: np.ndarray) -> None:
@@ -220,7 +220,7 @@ def _among_the_digits(model_name: str, model, image: np.ndarray) -> None:
         feature_map_scatter(feature_map.coordinates_for(projection), feature_map.test_labels, where, axes,
                             feature_map.test_indices, feature_map.test_readings, chosen),
         key=chart_key, on_select=partial(_digit_clicked, chart_key), selection_mode="points",
-        config={"displayModeBar": False})
+        config=chart_config(f"map-of-digits-{model_name}-{projection}"))
     with beside:
         _one_test_digit(feature_map, data, chosen)
     columns = st.columns(len(neighbours))

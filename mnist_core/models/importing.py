@@ -27,7 +27,7 @@ import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -233,24 +233,35 @@ def adapt(model, probe: np.ndarray):
     return adapted, notes
 
 
+MEASURE_BATCH = 500  # test images per step of the measurement (and per progress report)
+
+
 def import_model(paths: list[str | Path], name: str, data=None, models_root: Path | None = None,
-                 set_default: bool = False) -> store.ModelInfo:
+                 set_default: bool = False,
+                 on_progress: Callable[[float, str], None] | None = None) -> store.ModelInfo:
     """Import the model in ``paths`` as ``name``: read, adapt, measure on ``data``'s
-    test set (MNIST, loaded when not given), save. Returns its ModelInfo (its state
-    is failed when it reads MNIST near chance). Raises ImportRefused, ModelExists,
-    InvalidModelName; nothing is saved then."""
+    test set (MNIST, loaded when not given), save. ``on_progress(fraction, what)`` is
+    told how far it is, from 0 to 1, with a sentence. Returns its ModelInfo (its
+    state is failed when it reads MNIST near chance). Raises ImportRefused,
+    ModelExists, InvalidModelName; nothing is saved then."""
     from mnist_core.data import load_mnist, to_model_input
     from mnist_core.jobs.runs import now_iso
     from mnist_core.models.evaluation import Evaluation
 
+    report = on_progress or (lambda fraction, what: None)
     store.validate_name(name)
     if store.model_exists(name, models_root):
         raise store.ModelExists(f"a model called {name!r} already exists; choose another name")
+    report(0.0, "Checking and loading the file(s)")
     read = read_model_files(paths)
     data = data if data is not None else load_mnist()
     model, notes = adapt(read.model, to_model_input(data.x_test[:64]))
-    probabilities = np.concatenate([np.asarray(model(to_model_input(data.x_test[i:i + 500]), training=False))
-                                    for i in range(0, len(data.x_test), 500)])
+    total, batches = len(data.x_test), []
+    for start in range(0, total, MEASURE_BATCH):
+        report(0.05 + 0.9 * start / total, f"Reading the MNIST test images: {start:,} of {total:,}")
+        batches.append(np.asarray(model(to_model_input(data.x_test[start:start + MEASURE_BATCH]), training=False)))
+    probabilities = np.concatenate(batches)
+    report(0.95, "Saving")
     evaluation = Evaluation(name, "", probabilities.astype(np.float32), np.asarray(data.y_test, dtype=np.int64))
     metadata = {
         "arch": ARCH,
@@ -266,6 +277,7 @@ def import_model(paths: list[str | Path], name: str, data=None, models_root: Pat
     info = store.save_model(model, name, metadata, models_root)
     if set_default and info.usable:
         store.set_default_model(name, models_root)
+    report(1.0, "Imported")
     return info
 
 
@@ -294,3 +306,13 @@ def write_legacy_h5(model, destination: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model.save(destination)
+
+
+def legacy_h5_bytes(name: str, models_root: Path | None = None) -> bytes:
+    """Saved model ``name`` in the legacy HDF5 format, as the bytes of a ``.h5`` file
+    (for a download: written to a scratch folder, read back, removed)."""
+    model = store.load_model(name, models_root)
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / f"{name}.h5"
+        write_legacy_h5(model, path)
+        return path.read_bytes()

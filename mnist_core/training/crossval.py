@@ -206,3 +206,22 @@ def run_cross_validation(
         persist()
         if log is not None:
             log.close()
+
+
+def fold_rows(results: CVResults, **first_columns: Any) -> list[dict[str, Any]]:
+    """One row per architecture and finished fold, after ``first_columns``: the
+    architecture, the fold (from 1), its held-out images, accuracy and loss on them,
+    epochs trained and seconds taken."""
+    return [{**first_columns, "architecture": arch, "fold": f.fold,
+             "held_out_images": results.fold_sizes[f.fold - 1] if f.fold <= len(results.fold_sizes) else None,
+             "accuracy": f.accuracy, "loss": f.loss, "epochs": f.epochs, "seconds": f.seconds}
+            for arch, folds in results.archs.items() for f in folds]
+
+
+def fold_epoch_rows(results: CVResults, **first_columns: Any) -> list[dict[str, Any]]:
+    """Every finished fold's per-epoch history, one row per architecture, fold and
+    epoch (``val_`` metrics are on the held-out fold)."""
+    from mnist_core.tables import epoch_rows
+
+    return [row for arch, folds in results.archs.items() for f in folds
+            for row in epoch_rows(f.history, **first_columns, architecture=arch, fold=f.fold)]

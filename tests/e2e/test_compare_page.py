@@ -3,6 +3,8 @@ beside the shipped reference run, as soon as it is done, without reloading the p
 
 from __future__ import annotations
 
+import csv
+
 from tests.e2e.conftest import wait_for_idle
 from tests.helpers import wait_for
 
@@ -27,12 +29,31 @@ def chosen_runs(page) -> list[str]:
     return chosen.locator("[data-tag] span[title]").evaluate_all("tags => tags.map(tag => tag.title)")
 
 
+def check_fold_results_download(page, artifacts) -> None:
+    """The reference run's fold results, downloaded as CSV, are the folds its results file records."""
+    from mnist_core.jobs import runs
+    from mnist_core.training.crossval import load_results
+
+    (reference,) = [run for run in runs.list_runs(artifacts / "runs", kind="cv") if run.status.get("reference")]
+    results = load_results(reference.path)
+    with page.expect_download() as started:
+        page.get_by_role("button", name="Fold results (.csv)").click()
+    assert started.value.suggested_filename == f"{reference.run_id}-folds.csv"
+    with open(started.value.path(), newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    recorded = [(arch, f.fold, f.accuracy) for arch, folds in results.archs.items() for f in folds]
+    assert len(recorded) == 15  # three architectures, five folds
+    assert [(row["architecture"], int(row["fold"]), float(row["accuracy"])) for row in rows] == recorded
+    assert {row["run"] for row in rows} == {reference.run_id}
+
+
 def test_a_comparison_run_on_the_page_shows_beside_the_reference(page, app_server_with_reference_run,
                                                                   screenshot_dir):
     page.goto(f"{app_server_with_reference_run.url}/compare")
     page.get_by_text("Per-fold learning curves").wait_for()
     wait_for_idle(page)
     assert [label.split(" · ")[0] for label in chosen_runs(page)] == [REFERENCE_LABEL]
+    check_fold_results_download(page, app_server_with_reference_run.artifacts)
     page.evaluate("window.sameDocument = true")  # gone if the page were reloaded
 
     # The smallest comparison the page offers: one architecture, 2 folds of 5,000 images, 1 epoch.
