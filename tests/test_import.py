@@ -129,6 +129,37 @@ def test_the_apps_path_imports_into_the_store_with_its_origin(tutorial_files, mn
     assert info.metadata["imported"]["at"] and info.metadata["imported"]["format"] == "h5"
 
 
+@pytest.mark.parametrize("kind", ["h5", "keras"])
+def test_an_imported_model_is_evaluated_and_looked_inside_like_a_trained_one(kind, tutorial_files, mnist,
+                                                                           isolated_artifacts):
+    """The CNN tutorial's model, and the (28, 28)-input one ending in logits: the Mistakes
+    page's evaluation, every layer's activations and integrated gradients work on them,
+    and are right (known properties), as for a model trained here."""
+    from mnist_core.explain import activations, saliency
+    from mnist_core.models.evaluation import evaluate_saved_model
+    from mnist_core.reading.inference import predict_probabilities
+
+    info = import_model(tutorial_files[kind][0], f"inside-{kind}", data=mnist)
+    evaluation = evaluate_saved_model(info.name, mnist)
+    assert evaluation.accuracy == pytest.approx(info.test_accuracy, abs=1e-6)
+    model = store.load_model(info.name)
+    image = mnist.x_test[0]
+    layers = activations.layer_activations(model, image)
+    expected = predict_probabilities(model, image[None])[0]
+    np.testing.assert_allclose(layers[-1].values, expected, atol=1e-5)  # the last layer is the answer
+    assert layers[-1].layer_type == "Softmax" if kind == "keras" else layers[-1].layer_type == "Dense"
+    assert any(layer.kind == activations.MAPS for layer in layers) == (kind == "h5")
+    target = int(expected.argmax())
+    attributions = saliency.integrated_gradients(model, image, target)
+    assert attributions.gap <= 0.05  # they add up to the change in probability they explain
+    if kind == "h5":
+        heat = saliency.grad_cam(model, image, target)
+        assert heat.shape == (28, 28) and heat.max() > 0
+    else:
+        with pytest.raises(saliency.NeedsConvolutions):
+            saliency.grad_cam(model, image, target)
+
+
 def _store_files(root) -> list[str]:
     folder = root / "models"
     return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
