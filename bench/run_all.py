@@ -31,6 +31,7 @@ SUITE = {
     "drawn_digits": [],
     "progress_overhead": [],
     "quick_train": [],
+    "speed_record": [],
     "architectures": [],
 }
 

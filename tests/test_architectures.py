@@ -47,6 +47,9 @@ EXPECTED_PARAMS = {
     # 28 -> 26 -pool-> 13 -> 11 -pool-> 5: 5*5*64 features
     "quick_cnn": conv(3, 1, 32) + batch_norm(32) + conv(3, 32, 64) + batch_norm(64) + 5 * 5 * 64 * 128
     + batch_norm(128) + dense(128, 10),
+    # 28 -conv3-> 26 -pool-> 13 -conv3-> 11 -pool-> 5: 5*5*32 features, dense without bias
+    "speed_cnn": conv(3, 1, 8) + conv(3, 8, 32) + batch_norm(32) + 5 * 5 * 32 * 128 + batch_norm(128)
+    + dense(128, 10),
 }
 
 

@@ -56,23 +56,44 @@ class TrainResult:
 
 def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool,
                  augment: bool = False, seed: int = 1):
-    """A tf.data pipeline over uint8 images: shuffle, batch, augment, normalise in the graph."""
+    """A tf.data pipeline over uint8 images, batched, normalised (and augmented) in the graph.
+
+    The images stay in memory as one uint8 tensor. With ``shuffle``, every pass over
+    the dataset (every epoch) draws a new permutation of the indices, seeded, and each
+    batch is gathered from the tensor: tf.data's element-wise shuffle would first fill
+    a buffer with every image, about half a second per epoch here.
+    """
     import tensorflow as tf
 
     from mnist_core.training.augment import augment_batch
 
-    dataset = tf.data.Dataset.from_tensor_slices((x, y.astype(np.int32)))
+    images, labels, count = tf.constant(x), tf.constant(y.astype(np.int32)), len(x)
     if shuffle:
-        dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.batch(batch_size)
-    if augment:
         generator = tf.random.Generator.from_seed(seed)
+        starts = tf.range(0, count, batch_size, dtype=tf.int64)
+
+        def batches_of_one_epoch(_):
+            order = tf.argsort(generator.uniform([count]))  # a new permutation per pass
+            return tf.data.Dataset.from_tensor_slices(starts).map(
+                lambda start: tf.gather(order, tf.range(start, tf.minimum(start + batch_size, count))))
+
+        # One element per pass, mapped in order by the one stateful generator.
+        indices = tf.data.Dataset.from_tensors(0).flat_map(batches_of_one_epoch)
+    else:
+        indices = tf.data.Dataset.range(0, count, batch_size).map(
+            lambda start: tf.range(start, tf.minimum(start + batch_size, count)))
+    # Keras needs the number of batches up front (the progress bar, no "ran out of data").
+    batches = -(-count // batch_size)
+    dataset = indices.apply(tf.data.experimental.assert_cardinality(batches)).map(
+        lambda index: (tf.gather(images, index), tf.gather(labels, index)))
+    if augment:
+        augment_generator = tf.random.Generator.from_seed(seed + 1)
         dataset = dataset.map(
-            lambda images, labels: (augment_batch(to_model_input(images), generator), labels),
+            lambda batch, batch_labels: (augment_batch(to_model_input(batch), augment_generator), batch_labels),
             num_parallel_calls=1,  # one stateful generator: keep its draws in order
         )
     else:
-        dataset = dataset.map(lambda images, labels: (to_model_input(images), labels))
+        dataset = dataset.map(lambda batch, batch_labels: (to_model_input(batch), batch_labels))
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
@@ -129,6 +150,7 @@ def train(
     x_val: np.ndarray | None = None,
     y_val: np.ndarray | None = None,
     evaluate_test: bool = True,
+    callbacks: list | None = None,
 ) -> TrainResult:
     """Train ``config`` on ``data`` and evaluate the result on the test set.
 
@@ -137,6 +159,9 @@ def train(
     - ``x_train``...``y_val``: explicit arrays (cross-validation folds) instead of the
       config's subset and validation split of ``data.x_train``.
     - ``evaluate_test``: also score the test set (cross-validation folds do not).
+    - ``callbacks``: more Keras callbacks, called after the epoch timer's, so the time
+      they take at an epoch's end is not in ``epoch_seconds`` (the benchmarks score
+      the test set after every epoch this way).
     Returns a TrainResult; raises ConfigError for a config that cannot run.
     """
     import keras
@@ -164,13 +189,13 @@ def train(
     model = build_compiled_model(config, steps)
     calibration_images = calibration_sample(x_train, config.seed)
 
-    callbacks = []
+    extra_callbacks, callbacks = list(callbacks or []), []
     progress_log = ProgressLog(run_dir) if run_dir is not None else None
     if progress_log is not None:
         callbacks.append(keras_callbacks.ProgressCallback(progress_log, context=progress_context))
     stopper = keras_callbacks.StopOnRequest(should_stop or (lambda: False))
     timer = keras_callbacks.EpochTimer()
-    callbacks += [stopper, timer, CalibrateBeforeValidation(calibration_images)]
+    callbacks += [stopper, timer, CalibrateBeforeValidation(calibration_images), *extra_callbacks]
     if config.early_stopping:
         patience = get_architecture(config.arch).early_stopping_patience
         # It restores the best epoch's weights in memory when it stops: no checkpoint file.
