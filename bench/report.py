@@ -315,6 +315,36 @@ def section_speed_record(result: dict) -> list[str]:
     return lines + ["", provenance(result)]
 
 
+def section_robustness(result: dict) -> list[str]:
+    kinds = list(result["corruptions"])
+    lines = [
+        "## Robustness scorecard",
+        "",
+        f"Every shipped model on MNIST test (10,000), on the {result['pen_digits']:,} pen-written digits of "
+        "`pendigits-orig.tra` through the Draw page's canvas pipeline (at their written scale / filling the "
+        f"canvas), on the {result['usps_digits']:,} scanned USPS digits of `usps-train.npz` through the app's "
+        "picture pipeline (beside a plain resize into the 20x20 box, padded), and on a corruption suite made from "
+        "MNIST test (`mnist_core/models/corruptions.py`, seed 0; the images read as they are). The default model "
+        f"is `{result['default_model']}`.",
+        "",
+        "| model | MNIST test | pen, written scale | pen, filling the canvas | USPS, picture pipeline "
+        "| USPS, resize and pad | corruptions, mean |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, row in result["models"].items():
+        pen, usps = row["pen_digits"], row["usps"]
+        lines.append(f"| `{name}` | {pct(row['mnist_test'])} | {pct(pen['written scale'])} "
+                     f"| {pct(pen['filling the canvas'])} | {pct(usps['picture pipeline'])} "
+                     f"| {pct(usps['resize and pad'])} | {pct(row['corruption_mean'])} |")
+    lines += ["", "Per corruption:", "", "| model | " + " | ".join(kinds) + " |",
+              "|---|" + "---|" * len(kinds)]
+    for name, row in result["models"].items():
+        lines.append(f"| `{name}` | " + " | ".join(pct(row["corruptions"][kind], 1) for kind in kinds) + " |")
+    lines += ["", "The corruptions: " + "; ".join(f"**{kind}**: {what}" for kind, what in result["corruptions"].items())
+              + "."]
+    return lines + ["", provenance(result)]
+
+
 def section_quick(result: dict) -> list[str]:
     lines = [
         "## Fast to 99%: the quick-train preset",
@@ -367,6 +397,7 @@ def section_architectures(result: dict) -> list[str]:
 SECTIONS = [
     ("default_model", section_default_model),
     ("drawn_digits", section_drawn_digits),
+    ("robustness", section_robustness),
     ("predict_latency", section_latency),
     ("picture_reading", section_picture_reading),
     ("explain_speed", section_explain),

@@ -29,6 +29,7 @@ SUITE = {
     "explain_speed": [],
     "pen_up_latency": ["--compare-with", "79cdc46"],  # the last version before the pad and the fragment
     "drawn_digits": [],
+    "robustness": [],
     "progress_overhead": [],
     "quick_train": [],
     "speed_record": [],
