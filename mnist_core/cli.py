@@ -130,6 +130,19 @@ def build_parser() -> argparse.ArgumentParser:
     import_.add_argument("--set-default", action="store_true", help="make it the default model (unless it failed)")
     _add_data_option(import_)
 
+    scorecard = commands.add_parser(
+        "scorecard", help="score saved models on pen-written and scanned digits and a corruption suite",
+        description="The robustness scorecard of each NAME (default: the default model): MNIST test, the "
+        "pen-written digits of pendigits-orig.tra through the Draw page's pipeline, the USPS scans through the "
+        "picture pipeline, and a corruption suite made from MNIST test. Saved beside the model (NAME."
+        "scorecard.json), where the Models page shows it; printed as JSON.")
+    scorecard.add_argument("names", nargs="*", metavar="NAME")
+    scorecard.add_argument("--pendigits", type=Path, metavar="PATH",
+                           help="pendigits-orig.tra (default: $PENDIGITS_TRA; without it, pen digits are skipped)")
+    scorecard.add_argument("--usps", type=Path, metavar="PATH",
+                           help="usps-train.npz (default: $USPS_NPZ; without it, USPS is skipped)")
+    _add_data_option(scorecard)
+
     export = commands.add_parser(
         "export", help="write a saved model as .keras or legacy .h5, with its metadata",
         description="Write saved model NAME to PATH (.keras, or .h5 in Keras' legacy HDF5 format) and its "
@@ -168,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         "models": cmd_models,
         "import": cmd_import,
         "export": cmd_export,
+        "scorecard": cmd_scorecard,
         "runs": cmd_runs,
         "stop": cmd_stop,
     }[args.command]
@@ -352,6 +366,27 @@ def cmd_import(args, argv) -> int:
         return EXIT_FAILED
     if args.set_default:
         print(f"default model: {info.name}")
+    return EXIT_OK
+
+
+def cmd_scorecard(args, argv) -> int:
+    from mnist_core.data import load_mnist
+    from mnist_core.models import store
+    from mnist_core.models.robustness import save_scorecard, scorecard
+
+    names = args.names or [store.resolve_model_name(None)]
+    for name in names:
+        store.read_metadata(name)  # a missing or broken model says so before anything is loaded
+    data = load_mnist(args.data)
+    cards = {}
+    for name in names:
+        cards[name] = scorecard(store.load_model(name), data, args.pendigits, args.usps)
+        save_scorecard(name, cards[name])
+        for kind in ("pen_digits", "usps"):
+            if "missing" in cards[name][kind]:
+                print(f"warning: {name}: {kind.replace('_', ' ')} not scored: {cards[name][kind]['missing']}",
+                      file=sys.stderr)
+    print(json.dumps(cards, indent=2))
     return EXIT_OK
 
 

@@ -1,5 +1,6 @@
 """Every saved model: its state, accuracy, size, date and how it was trained; import
-one trained elsewhere; choose the default, rename, delete, download."""
+one trained elsewhere; choose the default, rename, delete, download; the robustness
+scorecards."""
 
 import json
 import tempfile
@@ -13,6 +14,7 @@ from mnist_core.jobs import runs
 from mnist_core.models import store
 from ui import require_entrypoint
 from ui.models import MODEL_KEY, choose_model_next_run, selected_model_name
+from ui.scorecard import scorecard_section
 from ui.text import megabytes
 
 require_entrypoint()
@@ -237,3 +239,5 @@ if st.session_state.get(CONFIRM_KEY) == name:
         if no.button("Cancel", key="models_delete_cancel"):
             st.session_state.pop(CONFIRM_KEY, None)
             st.rerun()
+
+scorecard_section(list(by_name), name, scorable=info.state != store.BROKEN)

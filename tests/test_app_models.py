@@ -122,3 +122,27 @@ def test_deleting_the_only_usable_model_warns_that_nothing_will_read(isolated_ar
 def test_without_models_the_page_says_how_to_get_one():
     app = _models_page()
     assert any("No saved models yet" in info.value for info in app.info)
+
+
+def test_the_scorecard_scores_the_chosen_model_and_lists_it(three_models, tiny_npz, monkeypatch):
+    from mnist_core.models.robustness import saved_scorecard
+
+    monkeypatch.setenv("MNIST_NPZ", str(tiny_npz))
+    monkeypatch.delenv("PENDIGITS_TRA", raising=False)
+    monkeypatch.delenv("USPS_NPZ", raising=False)
+    app = _models_page()
+    assert not [frame for frame in app.dataframe if "corruptions (mean)" in frame.value.columns]
+    assert any("good** has no scorecard yet" in caption.value and "set PENDIGITS_TRA / USPS_NPZ" in caption.value
+               for caption in app.caption)
+    button = app.button(key="models_score")
+    assert button.label == "Score good"
+    button.click().run()
+    assert not app.exception and not app.error
+    card = saved_scorecard("good")
+    assert card is not None and "missing" in card["pen_digits"] and "missing" in card["usps"]
+    (table,) = [frame.value for frame in app.dataframe if "corruptions (mean)" in frame.value.columns]
+    (row,) = table.to_dict("records")
+    assert row["model"] == "good" and row["MNIST test"] == pytest.approx(100 * card["mnist_test"])
+    assert row["corruptions (mean)"] == pytest.approx(100 * card["corruption_mean"])
+    assert any("Empty cells: no USPS file given" in caption.value for caption in app.caption)
+    assert not [b for b in app.button if b.key == "models_score"]  # scored: no button any more

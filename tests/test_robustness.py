@@ -51,3 +51,91 @@ def test_corruption_scores_one_accuracy_per_corruption(default_model, mnist):
     clean = accuracy(default_model, images, labels)
     assert clean > 0.98 and min(scores.values()) < clean  # the suite is harder than the clean images
     assert scores["thicker"] > 0.9  # the default model trains with stroke-thickness augmentation
+
+
+@pytest.fixture(scope="module")
+def small_sets(tmp_path_factory, mnist):
+    """The first 120 pen digits and 300 USPS scans in files of their own, and a
+    500-image MNIST: a whole scorecard in seconds."""
+    from mnist_core.data import Mnist
+
+    folder = tmp_path_factory.mktemp("sets")
+    lines = require_real_file(SHARED_DATA / "pendigits-orig.tra", "pendigits-orig.tra").read_text().splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith(".SEGMENT DIGIT")]
+    (folder / "pen.tra").write_text("\n".join(lines[:starts[120]]) + "\n")
+    with np.load(require_real_file(SHARED_DATA / "usps-train.npz", "usps-train.npz")) as data:
+        np.savez(folder / "usps.npz", x_train=data["x_train"][:300], y_train=data["y_train"][:300])
+    small = Mnist(mnist.x_train[:10], mnist.y_train[:10], mnist.x_test[:500], mnist.y_test[:500], "test", None)
+    return folder / "pen.tra", folder / "usps.npz", small
+
+
+def _store_copy_of_the_default(root):
+    import shutil
+
+    name = store.default_model_name(SHIPPED_ARTIFACTS / "models")
+    (root / "models").mkdir(parents=True, exist_ok=True)
+    for suffix in (".keras", ".json"):
+        shutil.copy2(SHIPPED_ARTIFACTS / "models" / f"{name}{suffix}", root / "models" / f"mine{suffix}")
+    return "mine"
+
+
+def test_a_scorecard_is_what_its_parts_measure_and_is_kept_with_its_model(default_model, small_sets,
+                                                                          isolated_artifacts):
+    from mnist_core.digitsets import load_pendigits, load_usps, pen_digit_images
+    from mnist_core.models.robustness import save_scorecard, saved_scorecard, scorecard
+
+    pen_path, usps_path, small = small_sets
+    card = scorecard(default_model, small, pen_path, usps_path)
+    digits = load_pendigits(pen_path)
+    labels = np.array([digit.label for digit in digits])
+    assert card["pen_digits"]["digits"] == 120
+    assert card["pen_digits"]["filling the canvas"] == accuracy(
+        default_model, pen_digit_images(digits, "filling the canvas"), labels)
+    assert card["usps"] == {**picture_scores(default_model, *load_usps(usps_path)), "digits": 300}
+    assert card["mnist_test"] == accuracy(default_model, small.x_test, small.y_test)
+    assert card["corruption_mean"] == pytest.approx(np.mean(list(card["corruptions"].values())))
+
+    name = _store_copy_of_the_default(isolated_artifacts)
+    assert saved_scorecard(name) is None
+    save_scorecard(name, card)
+    assert {key: value for key, value in saved_scorecard(name).items() if key != "model_sha256"} == card
+    store.rename_model(name, "renamed")  # the scorecard goes with its model
+    assert saved_scorecard("renamed")["mnist_test"] == card["mnist_test"]
+    # A new model file under the same name: the old scorecard no longer counts.
+    (isolated_artifacts / "models" / "renamed.keras").write_bytes(
+        (SHIPPED_ARTIFACTS / "models" / "deeper_cnn-v1.keras").read_bytes())
+    assert saved_scorecard("renamed") is None
+    store.delete_model("renamed")
+    assert not (isolated_artifacts / "models" / "renamed.scorecard.json").exists()
+
+
+def test_a_set_that_is_not_there_is_marked_missing_with_why(default_model, small_sets, tmp_path, monkeypatch):
+    from mnist_core.models.robustness import scorecard
+
+    monkeypatch.delenv("PENDIGITS_TRA", raising=False)
+    monkeypatch.delenv("USPS_NPZ", raising=False)
+    (tmp_path / "bad.npz").write_bytes(b"not an npz")
+    card = scorecard(default_model, small_sets[2], usps=tmp_path / "bad.npz")
+    assert card["pen_digits"] == {"missing": "no pendigits file given: set PENDIGITS_TRA to pendigits-orig.tra"}
+    assert "is not a USPS .npz" in card["usps"]["missing"]
+    assert set(card["corruptions"]) == set(CORRUPTIONS)
+
+
+def test_the_cli_scores_and_saves_and_refuses_an_unknown_model(small_sets, isolated_artifacts, tmp_path):
+    import json
+
+    from mnist_core.models.robustness import saved_scorecard
+    from tests.conftest import run_cli
+
+    pen_path, usps_path, small = small_sets
+    npz = tmp_path / "small.npz"
+    np.savez(npz, x_train=small.x_train, y_train=small.y_train, x_test=small.x_test, y_test=small.y_test)
+    name = _store_copy_of_the_default(isolated_artifacts)
+    result = run_cli("scorecard", name, "--data", str(npz), "--pendigits", str(pen_path),
+                     env={"USPS_NPZ": "", "MNIST_STUDIO_ARTIFACTS": str(isolated_artifacts)})
+    assert result.returncode == 0, result.stderr
+    assert "warning: mine: usps not scored: no USPS file given" in result.stderr
+    printed = json.loads(result.stdout)[name]
+    assert printed["pen_digits"]["digits"] == 120 and saved_scorecard(name)["mnist_test"] == printed["mnist_test"]
+    missing = run_cli("scorecard", "nobody", env={"MNIST_STUDIO_ARTIFACTS": str(isolated_artifacts)})
+    assert missing.returncode == 2 and missing.stderr.startswith("error:") and "Traceback" not in missing.stderr

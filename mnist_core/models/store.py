@@ -43,7 +43,7 @@ SETTINGS_FILE = "settings.json"
 MODEL_SUFFIX = ".keras"
 # Caches kept beside a model, computed from it (its test-set evaluation, its feature
 # map): deleted and renamed with it. Each is keyed by the model file's checksum too.
-CACHE_SUFFIXES = (".eval.npz", ".embedding.npz")
+CACHE_SUFFIXES = (".eval.npz", ".embedding.npz", ".scorecard.json")
 
 # A model that reads fewer than half of the digits right is not worth keeping:
 # chance is 10%, and every architecture here passes 90% within an epoch.

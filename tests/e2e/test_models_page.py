@@ -46,3 +46,21 @@ def test_broken_model_named_default_chosen_model_deleted(page, app_server, scree
     wait_for_idle(page)
     assert not (models / "damaged.keras").exists() and not (models / "damaged.json").exists()
     assert sidebar.get_by_text("damaged is BROKEN").count() == 0
+
+
+def test_the_shipped_models_scorecards_show_on_a_wide_and_a_phone_screen(browser, app_server, screenshot_dir):
+    for width, shot in ((1280, "models-scorecard.png"), (420, "models-scorecard-phone.png")):
+        context = browser.new_context(viewport={"width": width, "height": 900})
+        page = context.new_page()
+        page.goto(f"{app_server.url}/models")
+        heading = page.get_by_role("heading", name="Robustness scorecard")
+        heading.wait_for(timeout=60_000)
+        wait_for_idle(page)
+        heading.scroll_into_view_if_needed()
+        # The shipped models come scored: their table is there, and no button asks to score the default.
+        scorecard = page.get_by_test_id("stDataFrame").nth(1)
+        scorecard.wait_for()
+        assert scorecard.bounding_box()["width"] <= width
+        assert page.get_by_role("button", name="Score studio_cnn-v2").count() == 0
+        page.screenshot(path=str(screenshot_dir / shot), full_page=True)
+        context.close()

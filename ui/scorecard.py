@@ -1,0 +1,80 @@
+"""The Models page's robustness scorecard: every model's saved scorecard in one table,
+and a button that scores the chosen model (``mnist_core.models.robustness``)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from mnist_core.digitsets import find_pendigits, find_usps
+from mnist_core.models import robustness
+
+PERCENT = st.column_config.NumberColumn(format="%.2f%%")  # cells are in percent
+
+
+def _percent(value) -> float | None:
+    return None if value is None else 100 * value
+
+
+def _row(name: str, card: dict) -> dict:
+    pen, usps = card["pen_digits"], card["usps"]
+    return {
+        "model": name,
+        "MNIST test": _percent(card["mnist_test"]),
+        "pen, as written": _percent(pen.get("written scale")),
+        "pen, filling the pad": _percent(pen.get("filling the canvas")),
+        "USPS scans": _percent(usps.get("picture pipeline")),
+        "USPS, plain resize": _percent(usps.get("resize and pad")),
+        "corruptions (mean)": _percent(card["corruption_mean"]),
+    }
+
+
+def _score(name: str) -> None:
+    """Score model ``name`` now, with a progress bar, and keep its scorecard beside it."""
+    from mnist_core.data import DataError, load_mnist
+    from mnist_core.models import store
+
+    bar = st.progress(0.0, text="Loading MNIST")
+    try:
+        card = robustness.scorecard(store.load_model(name), load_mnist(),
+                                    on_progress=lambda fraction, what: bar.progress(fraction, text=what))
+        robustness.save_scorecard(name, card)
+    except (DataError, store.StoreError) as error:
+        st.error(f"Cannot score {name}: {error}", icon=":material/error:")
+        return
+    finally:
+        bar.empty()
+    st.rerun()
+
+
+def scorecard_section(names: list[str], chosen: str, scorable: bool) -> None:
+    """The scorecards of ``names`` (those saved for their current file) and, when the
+    model ``chosen`` has none and can be loaded (``scorable``), a button to score it."""
+    st.subheader("Robustness scorecard")
+    st.caption("How each model reads digits that do not look like MNIST's test set: pen-written digits (30 "
+               "writers, drawn through the Draw page's pipeline as written and filling the pad), scanned USPS "
+               "ZIP-code digits (through the pipeline an uploaded picture takes, beside a plain resize), and MNIST "
+               "test rotated, sheared, shrunk, moved, thickened, thinned, noisy, blurred and cluttered. "
+               "The same scorecard from a terminal: `python -m mnist_core scorecard NAME`.")
+    cards = {name: robustness.saved_scorecard(name) for name in names}
+    scored = {name: card for name, card in cards.items() if card is not None}
+    if scored:
+        st.dataframe([_row(name, card) for name, card in scored.items()], hide_index=True, width="stretch",
+                     key="models_scorecard",
+                     column_config={column: PERCENT for column in _row("", next(iter(scored.values()))) if
+                                    column != "model"})
+        with st.expander("Each corruption"):
+            kinds = list(robustness.CORRUPTIONS)
+            st.dataframe([{"model": name, **{kind: _percent(card["corruptions"].get(kind)) for kind in kinds}}
+                          for name, card in scored.items()], hide_index=True, width="stretch",
+                         column_config={kind: PERCENT for kind in kinds}, key="models_scorecard_corruptions")
+            st.caption(" ".join(f"**{kind}**: {what}." for kind, what in robustness.CORRUPTIONS.items()))
+        missing = {why for card in scored.values() for kind in ("pen_digits", "usps")
+                   if (why := card[kind].get("missing"))}
+        if missing:
+            st.caption("Empty cells: " + " ".join(f"{why}." for why in sorted(missing)))
+    if chosen in cards and cards[chosen] is None and scorable:
+        sets = [what for what, found in (("pen digits", find_pendigits()), ("USPS scans", find_usps())) if not found]
+        note = f" Without {' and '.join(sets)}: set PENDIGITS_TRA / USPS_NPZ to add them." if sets else ""
+        st.caption(f"**{chosen}** has no scorecard yet (about a minute on two cores).{note}")
+        if st.button(f"Score {chosen}", icon=":material/fact_check:", key="models_score"):
+            _score(chosen)
