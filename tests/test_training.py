@@ -185,6 +185,29 @@ def test_dataset_yields_normalised_batches(tiny_data):
     np.testing.assert_allclose(images[0, :, :, 0], tiny_data.x_train[0] / 255.0, rtol=1e-6)
 
 
+def test_a_shuffled_dataset_is_a_new_permutation_every_epoch_and_repeats_with_its_seed():
+    images = np.arange(100, dtype=np.uint8).repeat(784).reshape(100, 28, 28)  # image i is all i
+    labels = np.arange(100) % 10
+
+    def one_pass(dataset):
+        batches = list(dataset)
+        order = np.concatenate([np.rint(b[0].numpy()[:, 0, 0, 0] * 255).astype(int) for b in batches])
+        return order, np.concatenate([b[1].numpy() for b in batches]), [len(b[1]) for b in batches]
+
+    dataset = make_dataset(images, labels, 32, shuffle=True, seed=5)
+    assert int(dataset.cardinality()) == 4  # known up front: Keras shows progress and no "ran out of data"
+    first, first_labels, sizes = one_pass(dataset)
+    second, _, _ = one_pass(dataset)
+    assert sizes == [32, 32, 32, 4]
+    assert sorted(first) == sorted(second) == list(range(100))  # every image once per epoch
+    np.testing.assert_array_equal(first_labels, first % 10)  # each image keeps its label
+    assert not np.array_equal(first, second) and not np.array_equal(first, np.arange(100))
+    again, _, _ = one_pass(make_dataset(images, labels, 32, shuffle=True, seed=5))
+    np.testing.assert_array_equal(again, first)  # the same seed, the same epochs
+    other, _, _ = one_pass(make_dataset(images, labels, 32, shuffle=True, seed=6))
+    assert not np.array_equal(other, first)
+
+
 @pytest.mark.parametrize(
     "overrides, message",
     [
