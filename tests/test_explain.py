@@ -29,7 +29,7 @@ def mlp(mnist):
     from mnist_core.training.config import TrainConfig
     from mnist_core.training.fit import train
 
-    result = train(TrainConfig(arch="mlp", subset=6000, epochs=2, seed=3), mnist)
+    result = train(TrainConfig(arch="mlp", subset=10000, epochs=3, seed=3), mnist)
     assert result.test_accuracy > 0.9
     return result.model
 

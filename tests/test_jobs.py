@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 
 import pytest
 
@@ -224,3 +225,24 @@ def test_status_writes_keep_to_the_transitions(tmp_path):
         runs.write_status(run_dir, state="running")  # a late write never revives an ended run
     runs.write_status(run_dir, note="fields other than the state may still be added")
     assert runs.read_status(run_dir)["state"] == "stopped"
+
+
+def test_a_start_waits_for_a_job_that_has_written_its_end_to_let_go(isolated_artifacts):
+    """Between a job's last status write and its letting go of the lock, a start waits
+    for it instead of refusing; a job still running is refused at once."""
+    from mnist_core import paths
+    from mnist_core.jobs.control import JOB_LOCK_FILE, FileLock, claim_job_lock
+
+    root = paths.runs_dir()
+    run_dir = runs.create_run("train", {"arch": "mlp", "name": "ending"}, "ending")
+    holder = FileLock(root / JOB_LOCK_FILE)
+    assert holder.try_acquire()
+    holder.write_owner(run_dir.name)
+    runs.write_status(run_dir, state="running")
+    with pytest.raises(jobs.JobBusy, match=run_dir.name):
+        claim_job_lock(root)
+    runs.write_status(run_dir, state="stopped")
+    threading.Timer(0.5, holder.close).start()
+    started = time.monotonic()
+    claim_job_lock(root).close()
+    assert 0.3 < time.monotonic() - started < 5

@@ -29,6 +29,9 @@ from mnist_core.training.config import CVConfig, TrainConfig
 JOB_LOCK_FILE = "job.lock"
 # How long a refused start waits for a job that has just taken the lock to write its run id.
 OWNER_WAIT_SECONDS = 1.0
+# A job writes its run's end, then lets go of the job lock: a start in between waits
+# for it this long rather than refuse because of a job that says it has ended.
+ENDING_WAIT_SECONDS = 10.0
 
 try:  # POSIX
     import fcntl
@@ -130,9 +133,21 @@ def claim_job_lock(runs_root: Path | None = None) -> FileLock:
     """
     root = runs_root or paths.runs_dir()
     job_lock = FileLock(root / JOB_LOCK_FILE)
-    if not job_lock.try_acquire():
-        raise JobBusy(active_run_id(root))
+    deadline = time.monotonic() + ENDING_WAIT_SECONDS
+    while not job_lock.try_acquire():
+        owner = active_run_id(root)
+        if not (owner and _has_ended(root / owner)) or time.monotonic() > deadline:
+            raise JobBusy(owner)
+        time.sleep(0.05)
     return job_lock
+
+
+def _has_ended(run_dir: Path) -> bool:
+    """Whether the run has written its end (its process may still be letting go)."""
+    try:
+        return runs.read_status(run_dir).get("state") in runs.RunState.FINAL
+    except (OSError, ValueError):
+        return False
 
 
 def run_is_alive(run_dir: Path) -> bool:
