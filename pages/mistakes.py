@@ -4,9 +4,9 @@ import numpy as np
 import streamlit as st
 
 from mnist_core.charts import confusion_heatmap, per_class_accuracy_bars, percent_label, probability_bars
-from mnist_core.explain import pictures, saliency
 from mnist_core.models import store
 from ui import chart_config, clicked_point, require_entrypoint
+from ui.inside import saliency_overlays
 from ui.models import evaluation_of, load_model, selected_model_name
 from ui.text import a_digit, sure_text
 
@@ -16,7 +16,6 @@ PAGE_SIZE = 40
 COLUMNS = 8
 ANY = "any"
 ORDERS = {"Most confident mistakes first": "confidence", "Test-set index": "index"}
-OVERLAY_SCALE = 6  # 168 px: two overlays side by side in each half of the dialog
 
 st.title("Mistakes")
 st.caption("The MNIST test images the model reads wrong. Click a cell of the confusion matrix, or "
@@ -126,7 +125,7 @@ def why_each_digit(image: np.ndarray, true_digit: int, predicted_digit: int) -> 
         st.error(f"The model could not be loaded to show where it looked: {error}", icon=":material/error:")
         return
     with st.spinner("Working out where the model looked..."):
-        maps = {digit: where_it_looked(model, image, digit) for digit in (true_digit, predicted_digit)}
+        maps = {digit: saliency_overlays(model, image, digit) for digit in (true_digit, predicted_digit)}
     st.caption(f"Where the model looked, for each digit: red pixels argued for that digit, blue against it. "
                f"Compare the two: the red in the maps for {a_digit(predicted_digit)} shows what misled the model.")
     for half, digit, role in zip(st.columns(2), maps, ("the true digit", "what it read"), strict=True):
@@ -137,21 +136,6 @@ def why_each_digit(image: np.ndarray, true_digit: int, predicted_digit: int) -> 
     if len(maps[true_digit]) == 1:  # integrated gradients alone: no convolution layer for Grad-CAM
         st.caption("Grad-CAM needs convolution layers, and this model has none (an MLP): integrated gradients "
                    "work for every model.")
-
-
-def where_it_looked(model, image: np.ndarray, digit: int) -> list[tuple[np.ndarray, str]]:
-    """(overlay, caption) for integrated gradients and, for a model with convolution
-    layers, Grad-CAM, explaining ``digit``."""
-    ig = saliency.integrated_gradients(model, image, digit)
-    shown = [(pictures.signed_overlay(image, ig.values, scale=OVERLAY_SCALE),
-              f"Integrated gradients: {saliency.inside_box_share(ig.values, image):.0%} on the digit")]
-    try:
-        cam = saliency.grad_cam(model, image, digit)
-    except saliency.NeedsConvolutions:
-        return shown
-    shown.append((pictures.signed_overlay(image, cam, scale=OVERLAY_SCALE),
-                  f"Grad-CAM: {saliency.inside_box_share(cam, image):.0%} on the digit"))
-    return shown
 
 
 # Opened by the button's click alone, never from session state: any later rerun (a filter

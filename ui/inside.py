@@ -131,25 +131,40 @@ def _one_map_closer(model, with_maps: list) -> None:
                       "layer before it found.")
 
 
+OVERLAY_SCALE = 6  # 168 px a picture
+
+
+def saliency_overlays(model, image: np.ndarray, digit: int, with_steps: bool = False) -> list[tuple[np.ndarray, str]]:
+    """(overlay, caption) for integrated gradients and, for a model with convolution
+    layers, Grad-CAM, explaining ``digit``; ``with_steps`` says in the caption how
+    many steps integrated gradients took. The Mistakes page's dialog shows these too."""
+    ig = saliency.integrated_gradients(model, image, digit)
+    steps = f" ({ig.steps} steps)" if with_steps else ""
+    shown = [(pictures.signed_overlay(image, ig.values, scale=OVERLAY_SCALE),
+              f"Integrated gradients: {saliency.inside_box_share(ig.values, image):.0%} on the digit{steps}")]
+    try:
+        cam = saliency.grad_cam(model, image, digit)
+    except saliency.NeedsConvolutions:
+        return shown
+    shown.append((pictures.signed_overlay(image, cam, scale=OVERLAY_SCALE),
+                  f"Grad-CAM: {saliency.inside_box_share(cam, image):.0%} on the digit"))
+    return shown
+
+
 def _where_it_looked(model, image: np.ndarray, label: int) -> None:
     st.caption("Which pixels made the model read a digit. Red pixels argued for it, blue against. Pick another "
                "digit to ask \"why not a 7?\": its maps show what speaks for and against that digit.")
     digit = st.selectbox("Explain the digit", list(range(10)), index=label, key="inside_target",
                          format_func=lambda d: f"{d} (the reading)" if d == label else str(d))
-    ig = saliency.integrated_gradients(model, image, digit)
     columns = st.columns(3)
-    columns[0].image(pictures.signed_overlay(image, ig.values, scale=6), width=168, output_format="PNG",
-                     caption=f"Integrated gradients: {saliency.inside_box_share(ig.values, image):.0%} on the "
-                     f"digit ({ig.steps} steps)")
-    try:
-        cam = saliency.grad_cam(model, image, digit)
-        columns[1].image(pictures.signed_overlay(image, cam, scale=6), width=168, output_format="PNG",
-                         caption=f"Grad-CAM: {saliency.inside_box_share(cam, image):.0%} on the digit")
-    except saliency.NeedsConvolutions:
+    shown = saliency_overlays(model, image, digit, with_steps=True)
+    for column, (overlay, caption) in zip(columns, shown, strict=False):
+        column.image(overlay, width=168, output_format="PNG", caption=caption)
+    if len(shown) == 1:
         columns[1].info("Grad-CAM needs convolution layers, and this model has none (an MLP). Integrated "
                         "gradients and occlusion work for every model.")
     heat = saliency.occlusion(model, image, digit)
-    columns[2].image(pictures.signed_overlay(image, heat, scale=6), width=168, output_format="PNG",
+    columns[2].image(pictures.signed_overlay(image, heat, scale=OVERLAY_SCALE), width=168, output_format="PNG",
                      caption=f"Occlusion: {saliency.inside_box_share(heat, image):.0%} on the digit")
     st.caption("Integrated gradients: each pixel's share of the change in probability from a blank image to "
                "this one (the shares add up to it). Grad-CAM: where the last convolution layer's features that "
