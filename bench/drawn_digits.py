@@ -36,35 +36,28 @@ PIPELINES = ("strokes", "pixels", "crop_centre", "naive_resize")
 
 def build_inputs(digits, canvas_size: int, brush: float):
     """28x28 inputs per rendering and pipeline: {rendering: {pipeline: uint8 (N, 28, 28)}}."""
-    from bench.pendigits import at_written_scale, filling_canvas, pad_value, render_like_canvas
-    from mnist_core.reading.preprocess import (
-        NothingToRead,
-        dot_size,
-        naive_resize,
-        preprocess,
-        preprocess_strokes,
-        strokes_from_points,
-    )
+    from bench.pendigits import render_like_canvas
+    from mnist_core.digitsets import RENDERINGS, pen_digit_images
+    from mnist_core.reading.preprocess import NothingToRead, naive_resize, preprocess
 
-    renderings = {"written_scale": at_written_scale, "filling_canvas": filling_canvas}
+    renderings = {"written_scale": "written scale", "filling_canvas": "filling the canvas"}
     inputs = {}
-    for rendering, place in renderings.items():
-        arrays = {name: [] for name in PIPELINES}
+    for rendering, name in renderings.items():
+        # The app's canvas pipeline, as the scorecard reads the pen digits.
+        arrays = {"strokes": pen_digit_images(digits, name, canvas_size, brush)}
+        pictures = {pipeline: [] for pipeline in PIPELINES[1:]}
         for digit in digits:
-            strokes = place(digit.strokes, canvas_size)
-            picture = render_like_canvas(strokes, canvas_size, brush)
-            from_canvas = strokes_from_points(pad_value(strokes))
-            for name, make in (
-                ("strokes", partial(preprocess_strokes, from_canvas, min_extent=dot_size(brush))),
+            picture = render_like_canvas(RENDERINGS[name](digit.strokes, canvas_size), canvas_size, brush)
+            for pipeline, make in (
                 ("pixels", partial(preprocess, picture)),
                 ("crop_centre", partial(preprocess, picture, normalise_width=False)),
                 ("naive_resize", partial(naive_resize, picture)),
             ):
                 try:
-                    arrays[name].append(make())
+                    pictures[pipeline].append(make())
                 except NothingToRead:
-                    arrays[name].append(np.zeros((28, 28), np.uint8))  # scored as wrong
-        inputs[rendering] = {name: np.stack(values) for name, values in arrays.items()}
+                    pictures[pipeline].append(np.zeros((28, 28), np.uint8))  # scored as wrong
+        inputs[rendering] = {**arrays, **{pipeline: np.stack(values) for pipeline, values in pictures.items()}}
     return inputs
 
 

@@ -31,7 +31,6 @@ class DigitSetError(DataError):
     """A digit set's file is missing or not in its expected layout; the message says which."""
 
 
-
 @dataclass(frozen=True)
 class PenDigit:
     """One written digit: its label, writer, and strokes in screen coordinates (y down)."""
@@ -104,20 +103,32 @@ def pad_value(strokes) -> list[list[list[float]]]:
     return [np.round(np.asarray(stroke, dtype=np.float64), 1).tolist() for stroke in strokes]
 
 
-def pen_digit_images(digits: list[PenDigit], rendering: str, canvas_size: int = 280,
-                     brush: float = 18.0) -> np.ndarray:
-    """The digits as the Draw page reads them, uint8 (N, 28, 28): placed on its canvas
-    (``rendering``: "written scale" or "filling the canvas"), sent as its pad sends
-    them, and through the canvas pipeline. One the pipeline finds nothing in (a dot)
-    becomes a blank image, which reads as wrong."""
-    from mnist_core.reading.preprocess import NothingToRead, dot_size, preprocess_strokes, strokes_from_points
+# How a pen digit is placed on the Draw page's canvas, by name.
+RENDERINGS = {"written scale": at_written_scale, "filling the canvas": filling_canvas}
 
-    place = {"written scale": at_written_scale, "filling the canvas": filling_canvas}[rendering]
+
+def pen_digit_images(digits: list[PenDigit], rendering: str, canvas_size: int | None = None,
+                     brush: float | None = None) -> np.ndarray:
+    """The digits as the Draw page reads them, uint8 (N, 28, 28): placed on its canvas
+    (``rendering``, one of RENDERINGS; the page's canvas size and default brush unless
+    given), sent as its pad sends them, and through the canvas pipeline. One the
+    pipeline finds nothing in (a dot) becomes a blank image, which reads as wrong."""
+    from mnist_core.reading.preprocess import (
+        CANVAS_SIZE,
+        DEFAULT_BRUSH_WIDTH,
+        NothingToRead,
+        dot_size,
+        preprocess_strokes,
+        strokes_from_points,
+    )
+
+    place, canvas_size = RENDERINGS[rendering], canvas_size or CANVAS_SIZE
+    min_extent = dot_size(brush or DEFAULT_BRUSH_WIDTH)
     images = []
     for digit in digits:
         strokes = strokes_from_points(pad_value(place(digit.strokes, canvas_size)))
         try:
-            images.append(preprocess_strokes(strokes, min_extent=dot_size(brush)))
+            images.append(preprocess_strokes(strokes, min_extent=min_extent))
         except NothingToRead:
             images.append(np.zeros((28, 28), np.uint8))
     return np.stack(images)

@@ -28,7 +28,6 @@ from mnist_core.models.corruptions import CORRUPTIONS, corrupt
 
 SCHEMA = 1
 SUFFIX = ".scorecard.json"
-RENDERINGS = ("written scale", "filling the canvas")
 
 
 def accuracy(model, images: np.ndarray, labels: np.ndarray) -> float:
@@ -79,6 +78,7 @@ def scorecard(model, data, pendigits=None, usps=None, on_progress=None) -> dict:
     file (paths, or None: $PENDIGITS_TRA / $USPS_NPZ; a set not found is marked
     missing, with why). ``on_progress(fraction, what)`` hears how far it is."""
     from mnist_core.digitsets import (
+        RENDERINGS,
         DigitSetError,
         find_pendigits,
         find_usps,
