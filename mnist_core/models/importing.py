@@ -247,6 +247,7 @@ def import_model(paths: list[str | Path], name: str, data=None, models_root: Pat
     from mnist_core.data import load_mnist, to_model_input
     from mnist_core.jobs.runs import now_iso
     from mnist_core.models.evaluation import Evaluation
+    from mnist_core.reading.inference import predict_probabilities
 
     report = on_progress or (lambda fraction, what: None)
     store.validate_name(name)
@@ -259,7 +260,7 @@ def import_model(paths: list[str | Path], name: str, data=None, models_root: Pat
     total, batches = len(data.x_test), []
     for start in range(0, total, MEASURE_BATCH):
         report(0.05 + 0.9 * start / total, f"Reading the MNIST test images: {start:,} of {total:,}")
-        batches.append(np.asarray(model(to_model_input(data.x_test[start:start + MEASURE_BATCH]), training=False)))
+        batches.append(predict_probabilities(model, data.x_test[start:start + MEASURE_BATCH]))
     probabilities = np.concatenate(batches)
     report(0.95, "Saving")
     evaluation = Evaluation(name, "", probabilities.astype(np.float32), np.asarray(data.y_test, dtype=np.int64))
