@@ -32,6 +32,7 @@ def tutorial_files(tmp_path_factory, mnist):
     import keras
     from keras.src.legacy.saving import legacy_h5_format
 
+    keras.utils.set_random_seed(0)  # the same models every run: what the tests read of them does not vary
     folder = tmp_path_factory.mktemp("tutorials")
     x = mnist.x_train[:IMAGES].astype("float32") / 255.0
     y = keras.utils.to_categorical(mnist.y_train[:IMAGES], 10)
