@@ -31,6 +31,7 @@ def _quiet_tensorflow() -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every command."""
+    from mnist_core.models.test_time import VIEWS
     from mnist_core.settings import add_arguments
     from mnist_core.training.config import ARCH_DEFAULT, CVConfig, TrainConfig
 
@@ -77,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true",
                           help="print the full summary as JSON: accuracy, loss, confusion matrix, "
                           "per-class precision and recall, and every misclassified image")
+    evaluate.add_argument("--view", default="as-is", choices=list(VIEWS),
+                          help="test-time augmentation: read each image in these views and average "
+                          "(shifts: moved 1 px four ways; shifts-diagonal: eight ways; turns: 6 degrees either way; "
+                          "shifts-turns: both) (default: as-is)")
+    evaluate.add_argument("--with", dest="with_models", nargs="+", default=[], metavar="MODEL",
+                          help="average the model's probabilities with these saved models' (an ensemble)")
     _add_data_option(evaluate)
 
     predict = commands.add_parser(
@@ -293,9 +300,18 @@ def cmd_evaluate(args, argv) -> int:
     from mnist_core.models.evaluation import evaluate_saved_model
 
     name = store.resolve_model_name(args.model)
-    store.read_metadata(name)  # a missing or broken model says so before MNIST is loaded
+    for model_name in [name, *args.with_models]:
+        store.read_metadata(model_name)  # a missing or broken model says so before MNIST is loaded
     data = load_mnist(args.data)
-    evaluation = evaluate_saved_model(name, data)
+    if args.view == "as-is" and not args.with_models:
+        evaluation = evaluate_saved_model(name, data)
+    else:
+        from mnist_core.models.evaluation import Evaluation
+        from mnist_core.models.test_time import averaged_probabilities
+
+        models = [store.load_model(model_name) for model_name in [name, *args.with_models]]
+        name = " + ".join([name, *args.with_models]) + ("" if args.view == "as-is" else f", views {args.view}")
+        evaluation = Evaluation(name, "", averaged_probabilities(models, data.x_test, args.view), data.y_test)
     if args.json:
         print(json.dumps(evaluation.summary(), indent=2))
         return EXIT_OK

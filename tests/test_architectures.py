@@ -50,6 +50,9 @@ EXPECTED_PARAMS = {
     # 28 -conv3-> 26 -pool-> 13 -conv3-> 11 -pool-> 5: 5*5*32 features, dense without bias
     "speed_cnn": conv(3, 1, 8) + conv(3, 8, 32) + batch_norm(32) + 5 * 5 * 32 * 128 + batch_norm(128)
     + dense(128, 10),
+    # 28 -> 26 -> 24 -stride 2-> 12 -> 10 -> 8 -stride 2-> 4 -conv4-> 1: 128 features; the conv 4 has no bias
+    "record_cnn": conv(3, 1, 32) + conv(3, 32, 32) + conv(5, 32, 32) + batch_norm(32) + conv(3, 32, 64)
+    + conv(3, 64, 64) + conv(5, 64, 64) + batch_norm(64) + 4 * 4 * 64 * 128 + batch_norm(128) + dense(128, 10),
 }
 
 

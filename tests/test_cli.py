@@ -80,6 +80,24 @@ def test_evaluate_prints_accuracy_as_a_percentage(trained, tiny_npz):
     assert run_cli("evaluate", "--data", str(tiny_npz), env=env).stdout == result.stdout
 
 
+def test_evaluate_with_views_and_an_ensemble_reads_as_the_averaged_probabilities(trained, tiny_npz, tiny_data):
+    from mnist_core.models import store
+    from mnist_core.models.test_time import averaged_probabilities
+
+    env, artifacts, _ = trained
+    result = run_cli("evaluate", "--model", "tiny", "--view", "shifts", "--with", "tiny", "--json",
+                     "--data", str(tiny_npz), env=env)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    model = store.load_model("tiny", artifacts / "models")
+    expected = averaged_probabilities(model, tiny_data.x_test, "shifts").argmax(axis=1) == tiny_data.y_test
+    assert summary["accuracy"] == pytest.approx(float(expected.mean()), abs=1e-9)
+    refused = run_cli("evaluate", "--model", "tiny", "--view", "sideways", env=env)
+    assert refused.returncode == 2 and "invalid choice: 'sideways'" in refused.stderr
+    missing = run_cli("evaluate", "--model", "tiny", "--with", "absent", env=env)
+    assert missing.returncode == 2 and "no saved model called 'absent'" in missing.stderr
+
+
 def test_predict_reads_files_and_reports_bad_ones(mnist, tmp_path):
     """Real MNIST digits, enlarged or inverted, read by the shipped default model."""
     from tests.conftest import SHIPPED_ARTIFACTS

@@ -46,3 +46,27 @@ def test_cli_evaluate_shows_it(mnist_path, monkeypatch):
     assert result.returncode == 0, result.stderr
     percent = float(result.stdout.split("test accuracy: ")[1].split("%")[0])
     assert percent >= 99.0
+
+
+@pytest.mark.slow
+def test_the_accuracy_record_reads_as_benchmarks_md_says(mnist):
+    """The shipped record model, and the looks chosen for it, give the test accuracy
+    bench.accuracy_record recorded (and BENCHMARKS.md shows), trained within 30 minutes."""
+    import json
+
+    from mnist_core.models.test_time import averaged_probabilities
+    from tests.conftest import REPO_ROOT
+
+    result = json.loads((REPO_ROOT / "bench" / "results" / "accuracy_record.json").read_text())
+    metadata = store.read_metadata(result["model"], SHIPPED_MODELS)
+    assert metadata["arch"] == "record_cnn" and metadata["command"] == result["trained_by"]
+    assert metadata["train_seconds"] == result["train_seconds"] <= 30 * 60
+    assert (SHIPPED_MODELS / f"{result['model']}.keras").stat().st_size < 5_000_000
+    model = store.load_model(result["model"], SHIPPED_MODELS)
+    single = float(np.mean(predict_probabilities(model, mnist.x_test).argmax(axis=1) == mnist.y_test))
+    assert single == pytest.approx(result["single"]["test"], abs=1e-4)
+    chosen = result["chosen_looks"]
+    names = chosen["what"].split(" + ")
+    models = [model] + [store.load_model(name, SHIPPED_MODELS) for name in names[1:]]
+    looks = averaged_probabilities(models, mnist.x_test, chosen["view"]).argmax(axis=1) == mnist.y_test
+    assert float(np.mean(looks)) == pytest.approx(chosen["test"], abs=1e-4)

@@ -289,3 +289,22 @@ def test_a_finished_model_is_checked_on_its_validation_images(tiny_data):
     assert result.check_accuracy == pytest.approx(result.history["val_accuracy"][-1])
     no_validation = train(TrainConfig(arch="baseline_cnn", epochs=1, subset=300, val_split=0.0), tiny_data)
     assert (no_validation.check_split, no_validation.check_images) == ("training", 300)
+
+
+def test_each_architecture_augments_with_its_own_rotation(tiny_data, monkeypatch):
+    from mnist_core.training import augment
+    from mnist_core.training.fit import augmentation_of
+
+    assert augmentation_of("record_cnn").max_rotation_deg == 10.0
+    assert augmentation_of("studio_cnn") == augment.DEFAULT_SETTINGS
+    seen = []
+    original = augment.augment_batch
+
+    def recording(images, generator, settings):
+        seen.append(settings)
+        return original(images, generator, settings)
+
+    monkeypatch.setattr(augment, "augment_batch", recording)
+    train(TrainConfig(arch="record_cnn", epochs=1, subset=300, val_split=0.0, batch_size=100), tiny_data,
+          evaluate_test=False)
+    assert seen and all(settings.max_rotation_deg == 10.0 for settings in seen)

@@ -24,6 +24,10 @@ default augmentation (12-20 epochs) read 79 to 116 of those 1s as 7.
 
 What did work is adding synthetic pen-drawn 1s and 7s in both styles, rendered
 the way the Draw page renders a drawing (``synthetic.py``, ``train --pen-digits``).
+
+These defaults serve drawn digits. An architecture may declare ranges of its own
+(``Architecture.augmentation``): ``record_cnn``, made for MNIST's test set, turns
+digits up to 10 degrees and leaves their thickness alone.
 """
 
 from __future__ import annotations

@@ -66,8 +66,9 @@ class TrainConfig:
         "Early stopping", "stop when validation accuracy has not improved for the architecture's patience "
         "(2-3 epochs); keep the best epoch", type=bool))
     augment: bool | None = setting(None, Setting(
-        "Data augmentation", "random scale, shift and stroke thickness per image while training (rotation and "
-        "shear are in mnist_core/training/augment.py, off by default: they hurt on real handwriting)", type=bool))
+        "Data augmentation", "random scale, shift and stroke thickness per image while training, in the "
+        "architecture's ranges (record_cnn also turns the digits up to 10 degrees and keeps their thickness; "
+        "mnist_core/training/augment.py)", type=bool))
     pen_digits: bool = setting(False, Setting(
         "Pen-drawn 1s and 7s", "also train on 5,000 synthetic pen-drawn 1s and 7s, plain and European style "
         "(flagged 1s, crossed 7s), scaled down with the training-set size, so that a flagged 1 is not read as 7",

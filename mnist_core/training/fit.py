@@ -55,17 +55,18 @@ class TrainResult:
 
 
 def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool,
-                 augment: bool = False, seed: int = 1):
+                 augment: bool = False, seed: int = 1, augmentation=None):
     """A tf.data pipeline over uint8 images, batched, normalised (and augmented) in the graph.
 
     The images stay in memory as one uint8 tensor. With ``shuffle``, every pass over
     the dataset (every epoch) draws a new permutation of the indices, seeded, and each
     batch is gathered from the tensor: tf.data's element-wise shuffle would first fill
-    a buffer with every image, about half a second per epoch here.
+    a buffer with every image, about half a second per epoch here. ``augmentation``
+    (an AugmentSettings) gives the ranges when ``augment`` is on (default: augment.py's).
     """
     import tensorflow as tf
 
-    from mnist_core.training.augment import augment_batch
+    from mnist_core.training.augment import DEFAULT_SETTINGS, augment_batch
 
     images, labels, count = tf.constant(x), tf.constant(y.astype(np.int32)), len(x)
     if shuffle:
@@ -89,12 +90,20 @@ def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool,
     if augment:
         augment_generator = tf.random.Generator.from_seed(seed + 1)
         dataset = dataset.map(
-            lambda batch, batch_labels: (augment_batch(to_model_input(batch), augment_generator), batch_labels),
+            lambda batch, batch_labels: (augment_batch(
+                to_model_input(batch), augment_generator, augmentation or DEFAULT_SETTINGS), batch_labels),
             num_parallel_calls=1,  # one stateful generator: keep its draws in order
         )
     else:
         dataset = dataset.map(lambda batch, batch_labels: (to_model_input(batch), batch_labels))
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def augmentation_of(arch_name: str):
+    """The AugmentSettings architecture ``arch_name`` trains with when augmenting."""
+    from mnist_core.training.augment import DEFAULT_SETTINGS
+
+    return get_architecture(arch_name).augmentation or DEFAULT_SETTINGS
 
 
 def add_pen_digits(x: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -182,7 +191,7 @@ def train(
         x_train, y_train = add_pen_digits(x_train, y_train, config.seed)
 
     train_ds = make_dataset(x_train, y_train, config.batch_size, shuffle=True,
-                            augment=config.augment, seed=config.seed)
+                            augment=config.augment, seed=config.seed, augmentation=augmentation_of(config.arch))
     has_val = x_val is not None and len(x_val) > 0
     val_ds = make_dataset(x_val, y_val, 1000, shuffle=False) if has_val else None
     steps = math.ceil(len(x_train) / config.batch_size)
