@@ -14,6 +14,9 @@ of the canvas. Each goes through:
 and the model; prints accuracy for each, overall and per digit, and the commonest
 confusions (which digit read as which, from how many writers), as JSON.
 
+A model that trained on real pen digits (``train --pen-writers``) is measured on
+the writers it did not train on, and refused when it saw them all.
+
     python -m bench.drawn_digits [--model NAME] [--limit N]
 """
 
@@ -113,10 +116,16 @@ def main(argv=None) -> int:
 
     import_keras_quietly()
     brush = args.brush or DEFAULT_BRUSH_WIDTH
-    digits = load_pendigits(args.pendigits)[: args.limit]
+    name = store.resolve_model_name(args.model)
+    # A model that trained on some writers' pen digits is measured on the others only.
+    trained_writers = set((store.read_metadata(name).get("pen_writers") or {}).get("writers") or ())
+    digits = [digit for digit in load_pendigits(args.pendigits)[: args.limit] if digit.writer not in trained_writers]
+    if not digits:
+        print(f"error: {name} trained on the pen digits of every writer here: measure a model that did not "
+              "(--model NAME)", file=sys.stderr)
+        return 2
     labels = np.array([digit.label for digit in digits])
     writers = np.array([digit.writer for digit in digits])
-    name = store.resolve_model_name(args.model)
     model = store.load_model(name)
 
     started = time.perf_counter()
@@ -126,6 +135,7 @@ def main(argv=None) -> int:
         "benchmark": "drawn_digits",
         "model": name,
         "samples": len(digits),
+        "writers": sorted({int(writer) for writer in writers}),
         "canvas_size": CANVAS_SIZE,
         "brush_width": brush,
         "app_pipeline": "strokes",

@@ -45,7 +45,7 @@ def main(argv=None) -> int:
     from mnist_core.data import load_mnist
     from mnist_core.models import store
     from mnist_core.models.corruptions import CORRUPTIONS
-    from mnist_core.models.robustness import scorecard
+    from mnist_core.models.robustness import score_model
     from mnist_core.tfimport import import_keras_quietly
 
     import_keras_quietly()
@@ -53,7 +53,7 @@ def main(argv=None) -> int:
     names = args.model or [info.name for info in store.list_models()[0] if info.usable]
     models = {}
     for name in names:  # the same scorecard as `python -m mnist_core scorecard NAME` saves
-        models[name] = rounded(scorecard(store.load_model(name), data, default_pendigits(), args.usps))
+        models[name] = rounded(score_model(name, data, default_pendigits(), args.usps))
         print(f"{name}: {models[name]}", file=sys.stderr, flush=True)
     first = next(iter(models.values()))
     emit({"benchmark": "robustness", "default_model": store.default_model_name(),

@@ -4,7 +4,7 @@ Each benchmark's JSON is saved as bench/results/NAME.json, the whole suite is
 printed as one JSON object, and BENCHMARKS.md is regenerated from the saved
 results (bench/report.py), so every figure in it was measured, none typed in.
 
-    python -m bench.run_all                 # the suite (about 15 minutes here)
+    python -m bench.run_all                 # the suite (about 35 minutes here)
     python -m bench.run_all --only predict_latency --only drawn_digits
     python -m bench.run_all --train         # also train every architecture with its defaults (about an hour)
 """
@@ -28,7 +28,8 @@ SUITE = {
     "picture_reading": [],
     "explain_speed": [],
     "pen_up_latency": ["--compare-with", "79cdc46"],  # the last version before the pad and the fragment
-    "drawn_digits": [],
+    "drawn_digits": ["--model", "studio_cnn-v2"],  # the pipelines compared with a model that never saw pen digits
+    "pen_writers": ["--save"],  # before robustness, which shows the estimate it keeps (about 20 minutes)
     "robustness": [],
     "progress_overhead": [],
     "quick_train": [],

@@ -388,7 +388,7 @@ def cmd_import(args, argv) -> int:
 def cmd_scorecard(args, argv) -> int:
     from mnist_core.data import load_mnist
     from mnist_core.models import store
-    from mnist_core.models.robustness import save_scorecard, scorecard
+    from mnist_core.models.robustness import save_scorecard, score_model
 
     names = args.names or [store.resolve_model_name(None)]
     for name in names:
@@ -396,7 +396,7 @@ def cmd_scorecard(args, argv) -> int:
     data = load_mnist(args.data)
     cards = {}
     for name in names:
-        cards[name] = scorecard(store.load_model(name), data, args.pendigits, args.usps)
+        cards[name] = score_model(name, data, args.pendigits, args.usps)
         save_scorecard(name, cards[name])
         for kind in ("pen_digits", "usps"):
             if "missing" in cards[name][kind]:

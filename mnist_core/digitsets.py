@@ -4,7 +4,9 @@
   pen trajectories (UNIPEN text), written with a stylus on a screen. ``load_pendigits``
   parses them; ``at_written_scale`` and ``filling_canvas`` place them on the Draw
   page's canvas as written or scaled up; ``pad_value`` is what its drawing pad sends;
-  ``pen_digit_images`` reads them through the canvas pipeline.
+  ``pen_digit_images`` reads them through the canvas pipeline. Its 30 writers fall in
+  ``WRITER_FOLDS`` folds (``writer_fold``): a model that trains on pen digits
+  (``pen_training_set``) is scored only on writers it did not see.
 - Scanned digits: USPS ZIP-code digits, 16x16, ink high (``load_usps``).
 
 Neither is downloaded: their files are found from ``PENDIGITS_TRA`` / ``USPS_NPZ``
@@ -132,6 +134,35 @@ def pen_digit_images(digits: list[PenDigit], rendering: str, canvas_size: int | 
         except NothingToRead:
             images.append(np.zeros((28, 28), np.uint8))
     return np.stack(images)
+
+
+# A model trained on the pen digits of some writers is scored on the others: the
+# writers fall in this many folds, 1, 4, ..., 28 in the first.
+WRITER_FOLDS = 3
+
+
+def writer_fold(writer: int) -> int:
+    """The writer fold (0 to WRITER_FOLDS - 1) that writer number ``writer`` is in."""
+    return (writer - 1) % WRITER_FOLDS
+
+
+def pen_training_set(digits: list[PenDigit], held_out_fold: int | None = None
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pen digits to train on: (images uint8 (N, 28, 28), labels (N,), each one's
+    writer (N,)), leaving out the writers of ``held_out_fold`` (None: none left out).
+
+    Each digit comes once, read through the canvas pipeline as the Draw page reads
+    it, the renderings taking turns (RENDERINGS' first for the 1st, 3rd, ... digit),
+    so that the model learns both a pen digit's written scale and one filling the pad.
+    """
+    kept = [digit for digit in digits if held_out_fold is None or writer_fold(digit.writer) != held_out_fold]
+    images = np.zeros((len(kept), 28, 28), np.uint8)
+    for turn, rendering in enumerate(RENDERINGS):
+        chosen = list(range(turn, len(kept), len(RENDERINGS)))
+        if chosen:
+            images[chosen] = pen_digit_images([kept[i] for i in chosen], rendering)
+    labels = np.array([digit.label for digit in kept], dtype=np.int64)
+    return images, labels, np.array([digit.writer for digit in kept], dtype=np.int64)
 
 
 def load_usps(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:

@@ -53,6 +53,22 @@ def test_a_job_passes_pen_digits_on_to_training(tiny_npz):
     assert metadata["n_train"] == 270 and metadata["n_synthetic"] == 25  # 270/54000 of 5,000
 
 
+def test_a_job_trained_on_real_pen_digits_records_whose(tiny_npz, monkeypatch):
+    from dataclasses import replace
+
+    from tests.conftest import SHARED_DATA, require_real_file
+
+    monkeypatch.setenv("PENDIGITS_TRA", str(require_real_file(SHARED_DATA / "pendigits-orig.tra",
+                                                              "pendigits-orig.tra")))
+    run_id = jobs.start_training(replace(QUICK, pen_writers=True), "pen-writers", data_path=str(tiny_npz))
+    job = wait_until_done(run_id)
+    assert job.state == "finished", job.log_tail()
+    metadata = store.read_metadata("pen-writers")
+    assert "--pen-writers" in metadata["command"] and metadata["config"]["pen_writers"] is True
+    # 270/54000 of the 7,494 digits, from writers the scorecard will then leave out.
+    assert metadata["pen_writers"]["digits"] == 37 and set(metadata["pen_writers"]["writers"]) <= set(range(1, 31))
+
+
 def test_stop_ends_the_job_and_keeps_what_it_has(tiny_npz):
     run_id = jobs.start_training(LONG, "stopped-model", data_path=str(tiny_npz))
     wait_for(lambda: any(e["event"] == "batch" for e in jobs.get_job(run_id).progress()))

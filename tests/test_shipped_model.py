@@ -70,3 +70,25 @@ def test_the_accuracy_record_reads_as_benchmarks_md_says(mnist):
     models = [model] + [store.load_model(name, SHIPPED_MODELS) for name in names[1:]]
     looks = averaged_probabilities(models, mnist.x_test, chosen["view"]).argmax(axis=1) == mnist.y_test
     assert float(np.mean(looks)) == pytest.approx(chosen["test"], abs=1e-4)
+
+
+def test_the_default_reads_pen_digits_of_writers_it_never_saw_as_recorded(default_name):
+    """When the default trains on real pen digits, its scorecard's pen figures are the
+    writer-fold estimate bench.pen_writers measured for it: every writer read by a
+    model of its settings that never saw them, at least 98.5% in both renderings."""
+    import json
+
+    from mnist_core.digitsets import RENDERINGS
+    from mnist_core.models.robustness import saved_scorecard
+    from tests.conftest import REPO_ROOT
+
+    metadata = store.read_metadata(default_name, SHIPPED_MODELS)
+    if not metadata.get("pen_writers"):
+        pytest.skip(f"{default_name} did not train on pen digits: the scorecard reads every writer")
+    result = json.loads((REPO_ROOT / "bench" / "results" / "pen_writers.json").read_text())
+    assert result["model"] == default_name and result["settings"] == metadata["config"]
+    assert sorted(w for fold in result["folds"] for w in fold["held_out_writers"]) == list(range(1, 31))
+    card = saved_scorecard(default_name, SHIPPED_MODELS)
+    assert card is not None, "the shipped default has no scorecard for its file"
+    assert card["pen_digits"] == result["estimate"]
+    assert min(card["pen_digits"][rendering] for rendering in RENDERINGS) >= 0.985

@@ -35,8 +35,8 @@ def _score(name: str) -> None:
 
     bar = st.progress(0.0, text="Loading MNIST")
     try:
-        card = robustness.scorecard(store.load_model(name), load_mnist(),
-                                    on_progress=lambda fraction, what: bar.progress(fraction, text=what))
+        card = robustness.score_model(name, load_mnist(),
+                                      on_progress=lambda fraction, what: bar.progress(fraction, text=what))
         robustness.save_scorecard(name, card)
     except (DataError, store.StoreError) as error:
         st.error(f"Cannot score {name}: {error}", icon=":material/error:")
@@ -72,6 +72,10 @@ def scorecard_section(names: list[str], chosen: str, scorable: bool) -> None:
                    if (why := card[kind].get("missing"))}
         if missing:
             st.caption("Empty cells: " + " ".join(f"{why}." for why in sorted(missing)))
+        held_out = {name: why for name, card in scored.items() if (why := card["pen_digits"].get("held out"))}
+        if held_out:
+            st.caption("Trained on real pen digits, so scored on writers it did not see: " + " ".join(
+                f"**{name}**: {why}." for name, why in held_out.items()))
     if chosen in cards and cards[chosen] is None and scorable:
         sets = [what for what, found in (("pen digits", find_pendigits()), ("USPS scans", find_usps())) if not found]
         note = f" Without {' and '.join(sets)}: set PENDIGITS_TRA / USPS_NPZ to add them." if sets else ""

@@ -54,6 +54,9 @@ class TrainingJob:
         from mnist_core.models import store
 
         problems = self.config.problems()
+        if self.config.pen_writers is True and not _pendigits_found():
+            problems.append("training on real pen digits needs the pendigits file: set PENDIGITS_TRA to "
+                            "pendigits-orig.tra")
         if not isinstance(self.save_if_stopped, bool) or not isinstance(self.set_default, bool):
             problems.append("save_if_stopped and set_default must be true or false")
         try:
@@ -138,3 +141,10 @@ def read_job_spec(run_dir: Path) -> JobSpec:
     if problems:
         raise JobSpecError("; ".join(problems))
     return spec
+
+
+def _pendigits_found() -> bool:
+    from mnist_core.digitsets import find_pendigits
+
+    path = find_pendigits()
+    return path is not None and path.is_file()

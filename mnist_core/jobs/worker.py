@@ -210,6 +210,8 @@ def _train(job: TrainingJob, handle: JobHandle, command: str, verbose: int) -> i
         "n_train": result.n_train,
         "n_val": result.n_val,
         "n_synthetic": result.n_synthetic,
+        # The writers whose pen digits it trained on: the scorecard scores the others.
+        **({"pen_writers": {"writers": result.pen_writers, "digits": result.n_pen}} if result.n_pen else {}),
         "created": runs.now_iso(),
         "versions": store.library_versions(),
         "data": {"source": data.source, "sha256": data.sha256},

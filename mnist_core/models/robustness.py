@@ -7,13 +7,22 @@ robustness scorecard, each model + images in, accuracies out.
   pipeline (what an uploaded picture goes through) and through a plain resize of
   the whole picture into MNIST's 20x20 box, padded to 28x28, for comparison;
 - ``scorecard(model, data, pendigits, usps)`` -> all of it for one model, as a dict;
-  ``save_scorecard`` / ``saved_scorecard`` keep it beside the model
-  (``NAME.scorecard.json``), valid while the model file is the one it scored.
+  ``score_model(name, data, ...)`` the same for a saved model, scoring pen digits only
+  on writers it did not train on; ``save_scorecard`` / ``saved_scorecard`` keep it
+  beside the model (``NAME.scorecard.json``), valid while the model file is the one
+  it scored.
+
+A model that trained on real pen digits (``TrainConfig.pen_writers``) reads the
+writers it saw better than a user's: it is scored on the others. One that saw all
+30 is scored by writer folds (``bench.pen_writers``): models of its settings, each
+trained without a third of the writers and scoring them; that estimate is kept in
+its scorecard, marked ``"held out"``.
 
 A scorecard::
 
     {"schema": 1, "model_sha256": "...", "mnist_test": 0.9961,
-     "pen_digits": {"written scale": 0.9825, "filling the canvas": 0.9831, "digits": 7494},
+     "pen_digits": {"written scale": 0.9825, "filling the canvas": 0.9831, "digits": 7494,
+                    "held out": "..."  (only for a model that trained on pen digits)},
      "usps": {"picture pipeline": 0.9948, "resize and pad": 0.9947, "digits": 7291},
      "corruptions": {"rotation": 0.97, ...}, "corruption_mean": 0.9535, "scored": "2026-..."}
 
@@ -72,11 +81,18 @@ def picture_scores(model, pictures: np.ndarray, labels: np.ndarray) -> dict[str,
     return {name: accuracy(model, images, labels) for name, images in picture_inputs(pictures).items()}
 
 
-def scorecard(model, data, pendigits=None, usps=None, on_progress=None) -> dict:
+def scorecard(model, data, pendigits=None, usps=None, on_progress=None, trained_writers=(),
+              pen_estimate: dict | None = None) -> dict:
     """The whole scorecard of ``model``: MNIST test and its corruptions from ``data``
     (an Mnist), the pen digits of the pendigits file and the USPS scans of the USPS
     file (paths, or None: $PENDIGITS_TRA / $USPS_NPZ; a set not found is marked
-    missing, with why). ``on_progress(fraction, what)`` hears how far it is."""
+    missing, with why). ``on_progress(fraction, what)`` hears how far it is.
+
+    ``trained_writers``: the writers whose pen digits the model trained on; only the
+    others' digits are scored. Where that leaves none, ``pen_estimate`` (a writer-fold
+    estimate, ``pen_digits`` as a scorecard has it) stands in, or the set is marked
+    missing, with why.
+    """
     from mnist_core.digitsets import (
         RENDERINGS,
         DigitSetError,
@@ -97,10 +113,20 @@ def scorecard(model, data, pendigits=None, usps=None, on_progress=None) -> dict:
         if pen_path is None:
             raise DigitSetError("no pendigits file given: set PENDIGITS_TRA to pendigits-orig.tra")
         digits = load_pendigits(pen_path)
-        labels = np.array([digit.label for digit in digits])
-        card["pen_digits"] = {rendering: accuracy(model, pen_digit_images(digits, rendering), labels)
-                              for rendering in RENDERINGS}
-        card["pen_digits"]["digits"] = len(digits)
+        unseen = [digit for digit in digits if digit.writer not in set(trained_writers)]
+        if unseen:
+            labels = np.array([digit.label for digit in unseen])
+            card["pen_digits"] = {rendering: accuracy(model, pen_digit_images(unseen, rendering), labels)
+                                  for rendering in RENDERINGS}
+            card["pen_digits"]["digits"] = len(unseen)
+            if trained_writers:
+                writers = sorted({digit.writer for digit in unseen})
+                card["pen_digits"]["held out"] = f"writers {', '.join(map(str, writers))}, which it did not train on"
+        elif pen_estimate is not None:
+            card["pen_digits"] = dict(pen_estimate)
+        else:
+            raise DigitSetError(f"it trained on the pen digits of all {len(set(trained_writers))} writers: "
+                                "score it by writer folds with python -m bench.pen_writers")
     except DigitSetError as error:
         card["pen_digits"] = {"missing": str(error)}
     report(0.5, "Reading the USPS scans through the picture pipeline")
@@ -118,6 +144,24 @@ def scorecard(model, data, pendigits=None, usps=None, on_progress=None) -> dict:
     card["scored"] = now_iso()
     report(1.0, "Scored")
     return card
+
+
+def score_model(name: str, data, pendigits=None, usps=None, on_progress=None, models_root=None,
+                pen_estimate: dict | None = None) -> dict:
+    """The scorecard of saved model ``name`` (see ``scorecard``), pen digits scored only
+    on writers it did not train on (its metadata's ``pen_writers``). A model that saw
+    every writer keeps the writer-fold estimate of its saved scorecard, unless
+    ``pen_estimate`` gives a new one. Raises StoreError for a model that cannot load."""
+    from mnist_core.models import store
+
+    metadata = store.read_metadata(name, models_root)
+    trained_writers = (metadata.get("pen_writers") or {}).get("writers") or ()
+    if trained_writers and pen_estimate is None:
+        saved = saved_scorecard(name, models_root) or {}
+        if "held out" in saved.get("pen_digits", {}):
+            pen_estimate = saved["pen_digits"]
+    return scorecard(store.load_model(name, models_root), data, pendigits, usps, on_progress,
+                     trained_writers=trained_writers, pen_estimate=pen_estimate)
 
 
 def _card_path(name: str, models_root=None):

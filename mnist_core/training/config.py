@@ -73,6 +73,10 @@ class TrainConfig:
         "Pen-drawn 1s and 7s", "also train on 5,000 synthetic pen-drawn 1s and 7s, plain and European style "
         "(flagged 1s, crossed 7s), scaled down with the training-set size, so that a flagged 1 is not read as 7",
         type=bool))
+    pen_writers: bool = setting(False, Setting(
+        "Real pen-written digits", "also train on the 7,494 pen-written digits of pendigits-orig.tra (30 writers, "
+        "read through the Draw page's pipeline; the file is found from $PENDIGITS_TRA). The scorecard then "
+        "scores pen digits only on writers a model did not train on", type=bool))
 
     def resolved(self) -> TrainConfig:
         """This config with every None filled in from the architecture's defaults."""
@@ -229,6 +233,7 @@ def describe_settings(stored: dict[str, Any], resolved: dict[str, Any] | None = 
         optimizer,
         "augmented" if config.augment else "",
         "pen-drawn 1s and 7s" if config.pen_digits else "",
+        "real pen digits" if config.pen_writers else "",
     ]
     if resolved is None and None in (config.epochs, config.batch_size, config.optimizer, config.learning_rate,
                                       config.lr_schedule, config.augment):

@@ -44,6 +44,8 @@ class TrainResult:
     n_val: int
     epoch_seconds: list[float] = field(default_factory=list)
     n_synthetic: int = 0  # synthetic pen-drawn digits added to the n_train MNIST images
+    n_pen: int = 0  # real pen-written digits added (config.pen_writers) ...
+    pen_writers: list[int] = field(default_factory=list)  # ... and the writers they are from
     # The finished model (batch norm recalibrated, best weights restored) on the
     # validation images, or on training images when none were held out.
     check_accuracy: float = float("nan")
@@ -120,6 +122,32 @@ def add_pen_digits(x: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray,
     return np.concatenate([x, extra_x]), np.concatenate([y, extra_y.astype(y.dtype)])
 
 
+def add_pen_writers(x: np.ndarray, y: np.ndarray, seed: int, held_out_fold: int | None
+                    ) -> tuple[np.ndarray, np.ndarray, int, list[int]]:
+    """The training images and labels with real pen-written digits added: (x, y, how
+    many were added, the writers they are from).
+
+    The digits of the pendigits file ($PENDIGITS_TRA) less the writers of
+    ``held_out_fold`` (``digitsets.pen_training_set``): all of them for the 54,000
+    images of a full run, a random share of them with a smaller training set.
+    Raises DigitSetError when the file is not there or not a pendigits file.
+    """
+    from mnist_core.digitsets import DigitSetError, find_pendigits, load_pendigits, pen_training_set, writer_fold
+
+    path = find_pendigits()
+    if path is None:
+        raise DigitSetError("training on real pen digits needs the pendigits file: "
+                            "set PENDIGITS_TRA to pendigits-orig.tra")
+    digits = [digit for digit in load_pendigits(path)
+              if held_out_fold is None or writer_fold(digit.writer) != held_out_fold]
+    count = min(len(digits), int(round(len(digits) * len(x) / 54000)))
+    # Chosen before they are drawn: drawing all 7,494 takes seconds that a small run need not wait.
+    chosen = np.sort(np.random.default_rng(seed).permutation(len(digits))[:count])
+    images, labels, writers = pen_training_set([digits[i] for i in chosen])
+    return (np.concatenate([x, images]), np.concatenate([y, labels.astype(y.dtype)]),
+            count, sorted(int(writer) for writer in set(writers)))
+
+
 def build_compiled_model(config: TrainConfig, steps_per_epoch: int):
     """Build the architecture and compile it with the config's optimizer and schedule."""
     import keras
@@ -160,6 +188,7 @@ def train(
     y_val: np.ndarray | None = None,
     evaluate_test: bool = True,
     callbacks: list | None = None,
+    held_out_writer_fold: int | None = None,
 ) -> TrainResult:
     """Train ``config`` on ``data`` and evaluate the result on the test set.
 
@@ -171,7 +200,10 @@ def train(
     - ``callbacks``: more Keras callbacks, called after the epoch timer's, so the time
       they take at an epoch's end is not in ``epoch_seconds`` (the benchmarks score
       the test set after every epoch this way).
-    Returns a TrainResult; raises ConfigError for a config that cannot run.
+    - ``held_out_writer_fold``: with ``config.pen_writers``, leave this writer fold's
+      pen digits out (``digitsets.writer_fold``), to score the model on them.
+    Returns a TrainResult; raises ConfigError for a config that cannot run, and
+    DigitSetError when ``config.pen_writers`` finds no pendigits file.
     """
     import keras
 
@@ -189,6 +221,9 @@ def train(
     n_mnist = len(x_train)
     if config.pen_digits:
         x_train, y_train = add_pen_digits(x_train, y_train, config.seed)
+    n_synthetic, n_pen, pen_writers = len(x_train) - n_mnist, 0, []
+    if config.pen_writers:
+        x_train, y_train, n_pen, pen_writers = add_pen_writers(x_train, y_train, config.seed, held_out_writer_fold)
 
     train_ds = make_dataset(x_train, y_train, config.batch_size, shuffle=True,
                             augment=config.augment, seed=config.seed, augmentation=augmentation_of(config.arch))
@@ -253,7 +288,9 @@ def train(
         n_train=n_mnist,
         n_val=len(x_val) if has_val else 0,
         epoch_seconds=[round(s, 3) for s in timer.seconds],
-        n_synthetic=len(x_train) - n_mnist,
+        n_synthetic=n_synthetic,
+        n_pen=n_pen,
+        pen_writers=pen_writers,
         check_accuracy=float(check_accuracy),
         check_loss=float(check_loss),
         check_split=check_split,
