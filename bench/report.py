@@ -391,10 +391,10 @@ def section_pen_writers(result: dict) -> list[str]:
     lines = [
         "## Pen digits of writers a model never saw",
         "",
-        f"`{result['model']}` trains on real pen digits ({describe_settings(result['settings'])}), so the scorecard reads "
-        "its pen digits by writer folds: for each third of the 30 writers, a model of the same settings trained "
-        "on the same MNIST images and the other writers' pen digits reads the held-out writers' digits through "
-        "the Draw page's canvas pipeline.",
+        f"`{result['model']}` trains on real pen digits ({describe_settings(result['settings'])}), so the "
+        "scorecard reads its pen digits by writer folds: for each third of the 30 writers, a model of the same "
+        "settings trained on the same MNIST images and the other writers' pen digits reads the held-out "
+        "writers' digits through the Draw page's canvas pipeline.",
         "",
         "| held-out writers | digits | " + " | ".join(f"pen, {r}" for r in renderings)
         + " | MNIST test | training time |",
