@@ -139,6 +139,7 @@ def test_upload_a_picture_and_a_file_that_is_not_one(page, app_server, mnist, tm
 
     open_draw_page(page, app_server.url)
     page.get_by_text("Upload a picture").click()
+    wait_for_idle(page)  # a file set while the page still runs can be lost
     uploader = page.get_by_test_id("stFileUploaderDropzoneInput")
     uploader.set_input_files(str(picture))
     wait_for_prediction(page, "4")
