@@ -227,7 +227,11 @@ def prediction(page) -> str:
 
 
 def wait_for_prediction(page, expected: str) -> None:
+    """Until the Prediction metric reads ``expected`` and the run that wrote it has
+    finished: the page writes the metric first and the rest (what the model saw, the
+    views inside) after it, so a test that looks at once may look mid-run."""
     page.get_by_test_id("stMetricValue").filter(has_text=expected).wait_for()
+    wait_for_idle(page)
 
 
 def open_draw_page(page, url: str) -> None:
