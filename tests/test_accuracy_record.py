@@ -1,7 +1,7 @@
 """The accuracy record's preset, as the user gets it: ``record_cnn`` with its own
 optimiser, schedule and augmentation. Its full run (26 epochs, about 18 minutes) is
 the shipped ``record_cnn-v2``, which test_shipped_model checks against BENCHMARKS.md;
-here a short run of it, 3 epochs on 12,000 images, must already read well, so a
+here a short run of it, 2 epochs on 12,000 images, must already read well, so a
 change that breaks the preset (its ranges of augmentation, its schedule) shows."""
 
 from __future__ import annotations
@@ -17,6 +17,6 @@ from mnist_core.training.fit import train
 def test_record_cnn_with_its_settings_learns_from_a_short_run(mnist):
     arch = get_architecture("record_cnn")
     assert arch.augment and arch.augmentation.max_rotation_deg == 10.0 and arch.lr_schedule == "onecycle"
-    result = train(TrainConfig(arch="record_cnn", epochs=3, subset=12_000, seed=1), mnist)
-    assert result.epochs_done == 3 and result.n_train == 10_800
-    assert result.test_accuracy >= 0.975
+    result = train(TrainConfig(arch="record_cnn", epochs=2, subset=12_000, seed=1), mnist)
+    assert result.epochs_done == 2 and result.n_train == 10_800
+    assert result.test_accuracy >= 0.97  # 97.9-98.0% with seeds 1 and 2

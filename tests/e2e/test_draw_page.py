@@ -60,7 +60,7 @@ def test_real_pen_trajectories_read_as_the_offline_pipeline_reads_them(page, app
                              app_server.artifacts / "models")
     open_draw_page(page, app_server.url)
     checked = 0
-    for digit in digits[:40:4]:  # ten digits from several writers
+    for digit in digits[:48:8]:  # six digits from six writers
         strokes = [np.round(s, 1) for s in filling_canvas(digit.strokes, 280)]
         expected = read_strokes(model, strokes)
         if expected.unsure:
@@ -69,9 +69,10 @@ def test_real_pen_trajectories_read_as_the_offline_pipeline_reads_them(page, app
         wait_for_prediction(page, str(expected.label))
         assert prediction(page) == str(expected.label)
         checked += 1
-        page.screenshot(path=str(screenshot_dir / "draw-pendigits.png"), full_page=True)
+        if checked == 1:
+            page.screenshot(path=str(screenshot_dir / "draw-pendigits.png"), full_page=True)
         clear_canvas(page)
-    assert checked >= 5
+    assert checked >= 4
 
 
 def pixel(page, x: int, y: int) -> tuple[int, ...]:
@@ -151,6 +152,7 @@ def test_upload_a_picture_and_a_file_that_is_not_one(page, app_server, mnist, tm
     page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(notes))
     page.get_by_text("Cannot read notes.txt").wait_for()
     page.get_by_text("Nothing to read yet: upload a picture of a digit.").wait_for()
+    wait_for_idle(page)  # the counts below are of the finished page
     assert page.get_by_test_id("stAlertContentError").count() == 1
     uploader_box = page.get_by_test_id("stFileUploader")
     assert uploader_box.get_by_text("notes.txt").count() == 0
