@@ -308,3 +308,28 @@ def test_each_architecture_augments_with_its_own_rotation(tiny_data, monkeypatch
     train(TrainConfig(arch="record_cnn", epochs=1, subset=300, val_split=0.0, batch_size=100), tiny_data,
           evaluate_test=False)
     assert seen and all(settings.max_rotation_deg == 10.0 for settings in seen)
+
+
+def test_label_smoothing_trains_against_smoothed_one_hot_labels(tiny_data, monkeypatch, tmp_path):
+    from dataclasses import replace
+
+    import keras
+
+    from mnist_core.data import to_model_input
+
+    plain_config = TrainConfig(arch="baseline_cnn", epochs=3, subset=500, seed=2)
+    plain = train(plain_config, tiny_data)
+    monkeypatch.setitem(REGISTRY, "baseline_cnn", replace(REGISTRY["baseline_cnn"], label_smoothing=0.1))
+    smoothed = train(plain_config, tiny_data)
+    assert smoothed.model.loss.get_config()["label_smoothing"] == 0.1
+    assert smoothed.test_accuracy > 0.8 and smoothed.check_split == "validation"
+    # What smoothing does: the loss is least where the true digit gets 1 - 0.1 + 0.1/10 = 0.91,
+    # so the smoothed model is less sure of its readings than the same model trained on hard labels.
+    images = to_model_input(tiny_data.x_test[:200])
+    top_smoothed = smoothed.model.predict(images, verbose=0).max(axis=1).mean()
+    top_plain = plain.model.predict(images, verbose=0).max(axis=1).mean()
+    assert top_smoothed < 0.93 and top_smoothed < top_plain - 0.03
+    # The loss is Keras' own: the saved file loads, compiled, with nothing of ours imported.
+    path = tmp_path / "smoothed.keras"
+    smoothed.model.save(path)
+    assert keras.models.load_model(path).loss.get_config()["label_smoothing"] == 0.1

@@ -41,6 +41,7 @@ class Architecture:
     augmentation: AugmentSettings | None = None
     lr_schedule: str = "constant"
     weight_decay: float | None = None
+    # Above 0: trained against one-hot labels smoothed by this much (fit.build_compiled_model).
     label_smoothing: float = 0.0
 
 
@@ -477,5 +478,7 @@ _register(
         augmentation=AugmentSettings(scale_range=(0.9, 1.1), max_shift_px=2.5, thickness_range=(0.0, 0.0),
                                      max_rotation_deg=10.0),
         lr_schedule="onecycle",
+        # Label smoothing 0.1 was tried (the same 26 epochs and seed, 2026-12-06): 99.58% of
+        # the validation images against 99.62% without, so it is left off.
     )
 )

@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from mnist_core.data import Mnist, sample_indices, split_train_val, take_subset, to_model_input
+from mnist_core.data import NUM_CLASSES, Mnist, sample_indices, split_train_val, take_subset, to_model_input
 from mnist_core.models.architectures import get_architecture
 from mnist_core.training.config import TrainConfig
 
@@ -57,7 +57,7 @@ class TrainResult:
 
 
 def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool,
-                 augment: bool = False, seed: int = 1, augmentation=None):
+                 augment: bool = False, seed: int = 1, augmentation=None, one_hot: bool = False):
     """A tf.data pipeline over uint8 images, batched, normalised (and augmented) in the graph.
 
     The images stay in memory as one uint8 tensor. With ``shuffle``, every pass over
@@ -65,6 +65,8 @@ def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool,
     batch is gathered from the tensor: tf.data's element-wise shuffle would first fill
     a buffer with every image, about half a second per epoch here. ``augmentation``
     (an AugmentSettings) gives the ranges when ``augment`` is on (default: augment.py's).
+    ``one_hot`` gives the labels as (batch, 10) one-hot rows instead of digits, for a
+    model compiled with label smoothing (``build_compiled_model``).
     """
     import tensorflow as tf
 
@@ -87,6 +89,8 @@ def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool,
             lambda start: tf.range(start, tf.minimum(start + batch_size, count)))
     # Keras needs the number of batches up front (the progress bar, no "ran out of data").
     batches = -(-count // batch_size)
+    if one_hot:
+        labels = tf.one_hot(labels, NUM_CLASSES)
     dataset = indices.apply(tf.data.experimental.assert_cardinality(batches)).map(
         lambda index: (tf.gather(images, index), tf.gather(labels, index)))
     if augment:
@@ -148,8 +152,20 @@ def add_pen_writers(x: np.ndarray, y: np.ndarray, seed: int, held_out_fold: int 
             count, sorted(int(writer) for writer in set(writers)))
 
 
+def uses_one_hot_labels(arch_name: str) -> bool:
+    """Whether architecture ``arch_name`` trains on one-hot labels (it smooths them)."""
+    return get_architecture(arch_name).label_smoothing > 0
+
+
 def build_compiled_model(config: TrainConfig, steps_per_epoch: int):
-    """Build the architecture and compile it with the config's optimizer and schedule."""
+    """Build the architecture and compile it with the config's optimizer and schedule.
+
+    An architecture with ``label_smoothing`` is compiled with Keras' own
+    CategoricalCrossentropy, which smooths one-hot labels (its datasets give them:
+    ``make_dataset(one_hot=True)``). Keras 3's sparse loss cannot smooth, and a loss
+    of our own would be saved in the model file, which a plain ``keras.models.load_model``
+    elsewhere could then not read.
+    """
     import keras
 
     from mnist_core.models.architectures import make_optimizer
@@ -169,7 +185,8 @@ def build_compiled_model(config: TrainConfig, steps_per_epoch: int):
     model = arch.build()
     model.compile(
         optimizer=make_optimizer(config.optimizer, learning_rate, arch.momentum, arch.weight_decay),
-        loss="sparse_categorical_crossentropy",
+        loss=(keras.losses.CategoricalCrossentropy(label_smoothing=arch.label_smoothing)
+              if uses_one_hot_labels(config.arch) else "sparse_categorical_crossentropy"),
         metrics=["accuracy"],
     )
     return model
@@ -225,10 +242,11 @@ def train(
     if config.pen_writers:
         x_train, y_train, n_pen, pen_writers = add_pen_writers(x_train, y_train, config.seed, held_out_writer_fold)
 
-    train_ds = make_dataset(x_train, y_train, config.batch_size, shuffle=True,
-                            augment=config.augment, seed=config.seed, augmentation=augmentation_of(config.arch))
+    one_hot = uses_one_hot_labels(config.arch)
+    train_ds = make_dataset(x_train, y_train, config.batch_size, shuffle=True, augment=config.augment,
+                            seed=config.seed, augmentation=augmentation_of(config.arch), one_hot=one_hot)
     has_val = x_val is not None and len(x_val) > 0
-    val_ds = make_dataset(x_val, y_val, 1000, shuffle=False) if has_val else None
+    val_ds = make_dataset(x_val, y_val, 1000, shuffle=False, one_hot=one_hot) if has_val else None
     steps = math.ceil(len(x_train) / config.batch_size)
     model = build_compiled_model(config, steps)
     calibration_images = calibration_sample(x_train, config.seed)
@@ -270,11 +288,12 @@ def train(
     else:
         index = sample_indices(len(x_train), CHECK_IMAGES_WITHOUT_VAL, config.seed + 1)
         check_x, check_y, check_split = x_train[index], y_train[index], "training"
-    check_loss, check_accuracy = model.evaluate(make_dataset(check_x, check_y, 1000, shuffle=False), verbose=0)
+    check_loss, check_accuracy = model.evaluate(
+        make_dataset(check_x, check_y, 1000, shuffle=False, one_hot=one_hot), verbose=0)
     test_loss, test_accuracy = float("nan"), float("nan")
     if evaluate_test:
         test_loss, test_accuracy = model.evaluate(
-            make_dataset(data.x_test, data.y_test, 1000, shuffle=False), verbose=0
+            make_dataset(data.x_test, data.y_test, 1000, shuffle=False, one_hot=one_hot), verbose=0
         )
     return TrainResult(
         model=model,
