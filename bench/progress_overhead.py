@@ -60,7 +60,7 @@ def main(argv=None) -> int:
     from mnist_core.jobs import runs
     from mnist_core.training import callbacks as keras_callbacks
     from mnist_core.training.config import TrainConfig
-    from mnist_core.training.fit import build_compiled_model, make_dataset
+    from mnist_core.training.fit import build_compiled_model, make_dataset, uses_one_hot_labels
 
     data = load_mnist(args.data or None)
     config = TrainConfig(arch=args.arch, epochs=args.epochs).resolved()
@@ -70,7 +70,8 @@ def main(argv=None) -> int:
     def fit(with_progress: bool) -> list[float]:
         keras.utils.set_random_seed(1)
         model = build_compiled_model(config, steps)
-        dataset = make_dataset(x, y, config.batch_size, shuffle=True, seed=1)
+        dataset = make_dataset(x, y, config.batch_size, shuffle=True, seed=1,
+                               one_hot=uses_one_hot_labels(config.arch))
         timer = keras_callbacks.EpochTimer()
         callbacks = [timer]
         poller = None
