@@ -52,6 +52,8 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=4, help="fits per mode")
     parser.add_argument("--data", default=str(default_mnist() or ""), help="mnist.npz")
     args = parser.parse_args(argv)
+    if args.epochs < 2 or args.rounds < 1:
+        parser.error("--epochs must be at least 2 (the first epoch is not timed) and --rounds at least 1")
 
     from mnist_core.tfimport import import_keras_quietly
 
