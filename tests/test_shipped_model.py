@@ -65,6 +65,16 @@ def test_the_accuracy_record_reads_as_benchmarks_md_says(mnist):
     model = store.load_model(result["model"], SHIPPED_MODELS)
     single = float(np.mean(predict_probabilities(model, mnist.x_test).argmax(axis=1) == mnist.y_test))
     assert single == pytest.approx(result["single"]["test"], abs=1e-4)
+    if result["chosen_on"] != result["model"]:
+        # Chosen on a twin's validation images: a twin that is shipped, and is one.
+        from bench.accuracy_record import check_twin, validation_split
+
+        twin_metadata = store.read_metadata(result["chosen_on"], SHIPPED_MODELS)
+        check_twin(metadata, twin_metadata)
+        x_val, y_val = validation_split(mnist, twin_metadata["config"])
+        twin = store.load_model(result["chosen_on"], SHIPPED_MODELS)
+        read = float(np.mean(predict_probabilities(twin, x_val).argmax(axis=1) == y_val))
+        assert read == pytest.approx(result["single"]["validation"], abs=1e-4)
     chosen = result["chosen_looks"]
     names = chosen["what"].split(" + ")
     models = [model] + [store.load_model(name, SHIPPED_MODELS) for name in names[1:]]
