@@ -69,17 +69,14 @@ def held_out_by(config: dict) -> tuple:
 
 def check_twin(record: dict, twin: dict) -> None:
     """Refuses (SystemExit) a twin that is not the record model's settings with a validation split."""
-    import dataclasses
-
     from mnist_core.training.config import TrainConfig
 
     if not twin["config"].get("val_split"):
         raise SystemExit(f"{twin['name']} held out no validation images to choose on")
     # A setting that an older model's metadata does not record had its default then.
-    defaults = {field.name: field.default for field in dataclasses.fields(TrainConfig)}
-    record_config, twin_config = {**defaults, **record["config"]}, {**defaults, **twin["config"]}
-    differing = sorted(key for key in record_config.keys() | twin_config.keys()
-                       if key != "val_split" and record_config.get(key) != twin_config.get(key))
+    record_config = TrainConfig.from_dict(record["config"]).to_dict()
+    twin_config = TrainConfig.from_dict(twin["config"]).to_dict()
+    differing = sorted(key for key in record_config if key != "val_split" and record_config[key] != twin_config[key])
     if differing:
         raise SystemExit(f"{twin['name']} is not {record['name']}'s twin: their {', '.join(differing)} differ")
 
@@ -163,7 +160,8 @@ def main(argv=None) -> int:
         "chosen_on": twin_name,
         "chosen_on_trained_by": twin_metadata.get("command"),
         # The twin alone on test, beside the record model: what refitting on every image gave.
-        "chosen_on_test": accuracy(averaged_probabilities([twin], data.x_test, "as-is"), data.y_test),
+        "chosen_on_test": single["test"] if twin is model
+        else accuracy(averaged_probabilities([twin], data.x_test, "as-is"), data.y_test),
         "validation_images": int(len(y_val)),
         "single": single,
         "test_time_augmentation": views,
