@@ -1,17 +1,17 @@
 """The accuracy record: the most MNIST test accuracy from one model, and from a few looks.
 
 The record model is trained by the CLI, as a user would train it, with the
-architecture's settings refit on all 60,000 training images (about 20 minutes on
-two CPU cores; its training time is the wall time of ``model.fit``, recorded in its
-metadata):
+architecture's defaults (about 20 minutes on two CPU cores; its training time is
+the wall time of ``model.fit``, recorded in its metadata):
 
-    python -m mnist_core train --arch record_cnn --val-split 0 --name record_cnn-v3
+    python -m mnist_core train --arch record_cnn --name record_cnn-v4
 
-Those settings were chosen on validation images by its twin, the same command with
-the usual 6,000 images held out (``record_cnn-v2``, seed 1 and a 0.1 split, the
-split every other shipped model holds out too):
-
-    python -m mnist_core train --arch record_cnn --name record_cnn-v2
+It holds out the usual 6,000 validation images (seed 1 and a 0.1 split, the split
+every other shipped model holds out too), on which its settings were chosen, so it
+is its own twin. A record refit on all 60,000 images (``--val-split 0``) holds out
+nothing and is chosen for by a twin instead: the same command without the flag
+(``--twin``; record_cnn-v3 was such a refit of record_cnn-v2, and read 99.68%
+against its twin's 99.69%).
 
 This benchmark measures, on the twin's 6,000 validation images and on the 10,000
 test images:
@@ -28,7 +28,7 @@ validation figure is the twin's reading of them (the twin in the record model's
 place in an ensemble): the choice is the twin's, and the record model is scored
 with it on test. A record model trained with a validation split is its own twin.
 
-    python -m bench.accuracy_record [--model record_cnn-v3] [--twin record_cnn-v2]
+    python -m bench.accuracy_record [--model record_cnn-v4] [--twin NAME]
         [--ensemble-with studio_cnn-v2 studio_cnn-v1 deeper_cnn-v1] [--train]
 
 ``--train`` first trains the record model afresh with its command (into the
@@ -48,8 +48,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from bench.common import REPO_ROOT, default_mnist, emit  # noqa: E402
 
-RECORD_MODEL, TWIN_MODEL = "record_cnn-v3", "record_cnn-v2"
-TRAIN_COMMAND = ["-m", "mnist_core", "train", "--arch", "record_cnn", "--val-split", "0", "--name", RECORD_MODEL]
+RECORD_MODEL, TWIN_MODEL = "record_cnn-v4", None
+TRAIN_COMMAND = ["-m", "mnist_core", "train", "--arch", "record_cnn", "--name", RECORD_MODEL]
 SINGLE_TARGET, LOOKS_TARGET = 0.997, 0.998
 
 
@@ -120,6 +120,9 @@ def main(argv=None) -> int:
     model = store.load_model(args.model)
     twin_name, twin_metadata, twin = args.model, metadata, model
     if not metadata["config"].get("val_split"):
+        if not args.twin:
+            raise SystemExit(f"{args.model} held out no validation images: name its twin, the same settings "
+                             "trained with a validation split, with --twin")
         twin_name, twin_metadata = args.twin, store.read_metadata(args.twin)
         check_twin(metadata, twin_metadata)
         twin = store.load_model(args.twin)

@@ -1,7 +1,6 @@
 """The accuracy record's preset, as the user gets it: ``record_cnn`` with its own
-optimiser, schedule and augmentation. Its full run (26 epochs, about 18 minutes) is
-the shipped ``record_cnn-v3`` (refit on all 60,000 images; its twin ``record_cnn-v2``,
-which held out 6,000, chose its looks), which test_shipped_model checks against BENCHMARKS.md;
+optimiser, schedule and augmentation. Its full run (26 epochs, about 21 minutes) is
+the shipped ``record_cnn-v4``, which test_shipped_model checks against BENCHMARKS.md;
 here a short run of it, 2 epochs on 12,000 images, must already read well, so a
 change that breaks the preset (its ranges of augmentation, its schedule) shows."""
 

@@ -333,3 +333,38 @@ def test_label_smoothing_trains_against_smoothed_one_hot_labels(tiny_data, monke
     path = tmp_path / "smoothed.keras"
     smoothed.model.save(path)
     assert keras.models.load_model(path).loss.get_config()["label_smoothing"] == 0.1
+
+
+def test_weight_average_momentum_spans_at_most_a_tenth_of_the_run():
+    from mnist_core.training.fit import weight_average_momentum
+
+    assert weight_average_momentum("baseline_cnn", 10_000) is None  # it averages nothing
+    assert REGISTRY["record_cnn"].weight_average_steps == 1000
+    assert weight_average_momentum("record_cnn", 20_000) == pytest.approx(1 - 1 / 1000)
+    assert weight_average_momentum("record_cnn", 5_000) == pytest.approx(1 - 1 / 500)
+    assert weight_average_momentum("record_cnn", 15) is None  # a window of one step is no average
+
+
+def test_weight_averaging_saves_the_average_and_still_reads_well(tiny_data, monkeypatch, tmp_path):
+    from dataclasses import replace
+
+    import keras
+
+    config = TrainConfig(arch="baseline_cnn", epochs=3, subset=500, seed=2, batch_size=20)
+    plain = train(config, tiny_data)
+    monkeypatch.setitem(REGISTRY, "baseline_cnn", replace(REGISTRY["baseline_cnn"], weight_average_steps=20))
+    averaged = train(config, tiny_data)
+    optimizer = averaged.model.optimizer
+    # 3 epochs of 23 steps: a window of 6 (a tenth of the run), so the average forgets the untrained start.
+    assert optimizer.use_ema and optimizer.ema_momentum == pytest.approx(1 - 1 / 6)
+    # The model holds the average, not the last step's weights, and it reads as well as the plain run.
+    averages = [variable.numpy() for variable in optimizer._model_variables_moving_average]
+    for weight, average in zip(averaged.model.trainable_weights, averages, strict=True):
+        np.testing.assert_allclose(weight.numpy(), average, rtol=1e-6, atol=1e-7)
+    assert any(not np.allclose(a.numpy(), b.numpy()) for a, b in
+               zip(plain.model.trainable_weights, averaged.model.trainable_weights, strict=True))
+    assert averaged.test_accuracy > 0.8 and averaged.test_accuracy >= plain.test_accuracy - 0.05
+    # Keras' own optimizer setting: the saved file loads with nothing of ours imported.
+    path = tmp_path / "averaged.keras"
+    averaged.model.save(path)
+    assert keras.models.load_model(path).optimizer.use_ema

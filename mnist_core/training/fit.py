@@ -157,6 +157,18 @@ def uses_one_hot_labels(arch_name: str) -> bool:
     return get_architecture(arch_name).label_smoothing > 0
 
 
+def weight_average_momentum(arch_name: str, total_steps: int) -> float | None:
+    """The momentum of the weights' moving average for a run of ``total_steps`` steps of
+    architecture ``arch_name``, or None when it averages none.
+
+    The average spans ``Architecture.weight_average_steps`` steps, but never more than
+    a tenth of the run: Keras starts the average at the first step's weights, and over
+    a short run a long average would still hold the untrained network's weights.
+    """
+    window = min(get_architecture(arch_name).weight_average_steps, total_steps // 10)
+    return 1.0 - 1.0 / window if window >= 2 else None
+
+
 def build_compiled_model(config: TrainConfig, steps_per_epoch: int):
     """Build the architecture and compile it with the config's optimizer and schedule.
 
@@ -165,6 +177,10 @@ def build_compiled_model(config: TrainConfig, steps_per_epoch: int):
     ``make_dataset(one_hot=True)``). Keras 3's sparse loss cannot smooth, and a loss
     of our own would be saved in the model file, which a plain ``keras.models.load_model``
     elsewhere could then not read.
+
+    An architecture with ``weight_average_steps`` gets an optimizer that keeps a moving
+    average of the weights (``weight_average_momentum``); ``Model.fit`` writes it into
+    the model when it ends, and ``train`` then measures batch norm for those weights.
     """
     import keras
 
@@ -172,8 +188,8 @@ def build_compiled_model(config: TrainConfig, steps_per_epoch: int):
 
     arch = get_architecture(config.arch)
     learning_rate = config.learning_rate
+    total = max(1, steps_per_epoch * config.epochs)
     if config.lr_schedule == "onecycle":
-        total = max(1, steps_per_epoch * config.epochs)
         warmup = max(1, int(0.25 * total))
         learning_rate = keras.optimizers.schedules.CosineDecay(
             initial_learning_rate=config.learning_rate / 20,
@@ -184,7 +200,8 @@ def build_compiled_model(config: TrainConfig, steps_per_epoch: int):
         )
     model = arch.build()
     model.compile(
-        optimizer=make_optimizer(config.optimizer, learning_rate, arch.momentum, arch.weight_decay),
+        optimizer=make_optimizer(config.optimizer, learning_rate, arch.momentum, arch.weight_decay,
+                                 ema_momentum=weight_average_momentum(config.arch, total)),
         loss=(keras.losses.CategoricalCrossentropy(label_smoothing=arch.label_smoothing)
               if uses_one_hot_labels(config.arch) else "sparse_categorical_crossentropy"),
         metrics=["accuracy"],
