@@ -74,6 +74,8 @@ def test_layers_show_every_layer_of_the_model(page_with_a_three):
     for layer in with_maps:
         assert len(charts[layer.name]["data"][1]["customdata"]) == layer.output.shape[-1]  # a target per map
     assert _outlined(charts[with_maps[0].name]) == [0]  # at first: the first layer's first map
+    # A click on the view already shown keeps it: the browser may not empty the section.
+    assert app.button_group(key="inside_view").proto.required
 
 
 def test_the_map_shown_large_is_the_one_chosen_and_outlined_in_its_grid(page_with_a_three):

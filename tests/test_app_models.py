@@ -146,3 +146,19 @@ def test_the_scorecard_scores_the_chosen_model_and_lists_it(three_models, tiny_n
     assert row["corruptions (mean)"] == pytest.approx(100 * card["corruption_mean"])
     assert any("Empty cells: no USPS file given" in caption.value for caption in app.caption)
     assert not [b for b in app.button if b.key == "models_score"]  # scored: no button any more
+
+
+def test_the_scorecard_says_which_usps_scans_only_one_way_read_wrong(three_models):
+    from mnist_core.models.robustness import CORRUPTIONS, ONLY_WRONG, save_scorecard
+
+    card = {"schema": 1, "mnist_test": 0.99, "pen_digits": {"missing": "no pendigits file given"},
+            "usps": {"picture pipeline": 0.9941, "resize and pad": 0.9944, ONLY_WRONG["picture pipeline"]: 13,
+                     ONLY_WRONG["resize and pad"]: 11, "digits": 7291},
+            "corruptions": dict.fromkeys(CORRUPTIONS, 0.9), "corruption_mean": 0.9, "scored": "2026-12-06"}
+    save_scorecard("good", card)
+    app = _models_page()
+    assert not app.exception
+    (table,) = [frame.value for frame in app.dataframe if "corruptions (mean)" in frame.value.columns]
+    (row,) = table.to_dict("records")
+    assert row["USPS, wrong one way only"] == "pipeline 13, resize 11 (p 0.84)"
+    assert any("exact McNemar test" in caption.value for caption in app.caption)

@@ -8,7 +8,16 @@ import pytest
 
 from mnist_core.models import store
 from mnist_core.models.corruptions import CORRUPTIONS
-from mnist_core.models.robustness import accuracy, corruption_scores, picture_inputs, picture_scores, resize_and_pad
+from mnist_core.models.robustness import (
+    ONLY_WRONG,
+    accuracy,
+    corruption_scores,
+    p_value_text,
+    paired_p_value,
+    picture_inputs,
+    picture_scores,
+    resize_and_pad,
+)
 from tests.conftest import SHARED_DATA, SHIPPED_ARTIFACTS, require_real_file
 
 
@@ -38,9 +47,23 @@ def test_usps_through_both_pipelines(default_model, usps):
     scores = picture_scores(default_model, pictures, labels)
     # The scores are the accuracy of each pipeline's images, and both read scans well.
     assert scores["picture pipeline"] == accuracy(default_model, inputs["picture pipeline"], labels)
-    assert min(scores.values()) > 0.9
+    assert min(scores["picture pipeline"], scores["resize and pad"]) > 0.9
+    # The accuracies differ by exactly the pictures only one way got wrong.
+    only_pipeline, only_resized = scores[ONLY_WRONG["picture pipeline"]], scores[ONLY_WRONG["resize and pad"]]
+    assert scores["resize and pad"] - scores["picture pipeline"] == pytest.approx(
+        (only_pipeline - only_resized) / len(labels))
     # Scored against wrong labels, the same images score low: the score is about the labels.
     assert accuracy(default_model, inputs["picture pipeline"], (labels + 1) % 10) < 0.05
+
+
+def test_paired_p_value_is_the_exact_mcnemar_test():
+    # Known values of the two-sided binomial test at 1/2: 13 against 11 is chance,
+    # 0 against 10 is not (2 / 2**10), and two readings that never disagree do not differ.
+    assert paired_p_value(13, 11) == pytest.approx(0.8388, abs=1e-4)
+    assert paired_p_value(0, 10) == pytest.approx(2 / 1024)
+    assert paired_p_value(10, 0) == paired_p_value(0, 10)
+    assert paired_p_value(0, 0) == 1.0
+    assert p_value_text(13, 11) == "0.84" and p_value_text(21, 193) == "< 0.01"
 
 
 def test_corruption_scores_one_accuracy_per_corruption(default_model, mnist):

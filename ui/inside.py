@@ -37,7 +37,9 @@ def _channel_key(layer_name: str) -> str:
 def inside_the_model(model_name: str, model, image: np.ndarray, label: int) -> None:
     """The "Inside the model" section for ``image`` (uint8 28x28) read as ``label``."""
     st.subheader("Inside the model")
-    view = st.segmented_control("View", VIEWS, default=LAYERS, key=VIEW_KEY, label_visibility="collapsed")
+    # required: a click on the view already shown keeps it (without, it would empty the section).
+    view = st.segmented_control("View", VIEWS, default=LAYERS, required=True, key=VIEW_KEY,
+                                label_visibility="collapsed")
     if view == LAYERS:
         _layers(model, image)
     elif view == LOOKED:

@@ -24,8 +24,21 @@ def _row(name: str, card: dict) -> dict:
         "pen, filling the pad": _percent(pen.get("filling the canvas")),
         "USPS scans": _percent(usps.get("picture pipeline")),
         "USPS, plain resize": _percent(usps.get("resize and pad")),
+        USPS_SPLIT: _split(usps),
         "corruptions (mean)": _percent(card["corruption_mean"]),
     }
+
+
+USPS_SPLIT = "USPS, wrong one way only"
+
+
+def _split(usps: dict) -> str | None:
+    """'pipeline 13, resize 11 (p 0.84)': the scans only one way read wrong, each way,
+    and how likely so uneven a split is by chance; None for an older scorecard."""
+    only = [usps.get(robustness.ONLY_WRONG[way]) for way in ("picture pipeline", "resize and pad")]
+    if None in only:
+        return None
+    return f"pipeline {only[0]}, resize {only[1]} (p {robustness.p_value_text(*only)})"
 
 
 def _score(name: str) -> None:
@@ -61,7 +74,11 @@ def scorecard_section(names: list[str], chosen: str, scorable: bool) -> None:
         st.dataframe([_row(name, card) for name, card in scored.items()], hide_index=True, width="stretch",
                      key="models_scorecard",
                      column_config={column: PERCENT for column in _row("", next(iter(scored.values()))) if
-                                    column != "model"})
+                                    column not in ("model", USPS_SPLIT)})
+        st.caption(f"**{USPS_SPLIT}**: the scans only the app's picture pipeline read wrong, and those only the "
+                   "plain resize did. They alone decide which way reads better; p is how often a split at least "
+                   "as uneven comes by chance when neither way is better (exact McNemar test): under 0.05, the "
+                   "difference is unlikely to be chance.")
         with st.expander("Each corruption"):
             kinds = list(robustness.CORRUPTIONS)
             st.dataframe([{"model": name, **{kind: _percent(card["corruptions"].get(kind)) for kind in kinds}}

@@ -5,7 +5,9 @@ robustness scorecard, each model + images in, accuracies out.
   suite of ``mnist_core.models.corruptions`` (the images read as they are);
 - ``picture_scores(model, images, labels)`` -> accuracy through the app's picture
   pipeline (what an uploaded picture goes through) and through a plain resize of
-  the whole picture into MNIST's 20x20 box, padded to 28x28, for comparison;
+  the whole picture into MNIST's 20x20 box, padded to 28x28, for comparison, with
+  the counts of pictures only one of them read wrong (``paired_p_value`` says
+  whether that split could be chance);
 - ``scorecard(model, data, pendigits, usps)`` -> all of it for one model, as a dict;
   ``score_model(name, data, ...)`` the same for a saved model, scoring pen digits only
   on writers it did not train on; ``save_scorecard`` / ``saved_scorecard`` keep it
@@ -23,7 +25,8 @@ A scorecard::
     {"schema": 1, "model_sha256": "...", "mnist_test": 0.9961,
      "pen_digits": {"written scale": 0.9825, "filling the canvas": 0.9831, "digits": 7494,
                     "held out": "..."  (only for a model that trained on pen digits)},
-     "usps": {"picture pipeline": 0.9948, "resize and pad": 0.9947, "digits": 7291},
+     "usps": {"picture pipeline": 0.9948, "resize and pad": 0.9947, "only the pipeline wrong": 7,
+              "only resize and pad wrong": 8, "digits": 7291},
      "corruptions": {"rotation": 0.97, ...}, "corruption_mean": 0.9535, "scored": "2026-..."}
 
 A set whose file was not found has ``{"missing": "why"}`` instead of its figures.
@@ -37,6 +40,8 @@ from mnist_core.models.corruptions import CORRUPTIONS, corrupt
 
 SCHEMA = 1
 SUFFIX = ".scorecard.json"
+# picture_scores' counts of the pictures only one way read wrong, by that way.
+ONLY_WRONG = {"picture pipeline": "only the pipeline wrong", "resize and pad": "only resize and pad wrong"}
 
 
 def accuracy(model, images: np.ndarray, labels: np.ndarray) -> float:
@@ -75,10 +80,36 @@ def picture_inputs(pictures: np.ndarray) -> dict[str, np.ndarray]:
             "resize and pad": np.stack([resize_and_pad(picture) for picture in pictures])}
 
 
-def picture_scores(model, pictures: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+def picture_scores(model, pictures: np.ndarray, labels: np.ndarray) -> dict[str, float | int]:
     """Accuracy on ``pictures`` (uint8 (N, H, W), white on black, one digit each)
-    through the app's picture pipeline and through a plain resize and pad."""
-    return {name: accuracy(model, images, labels) for name, images in picture_inputs(pictures).items()}
+    through the app's picture pipeline and through a plain resize and pad, and how
+    many pictures only one of the two got wrong, each way (``ONLY_WRONG``): the
+    pictures that decide between them (``paired_p_value``)."""
+    from mnist_core.reading.inference import predict_probabilities
+
+    labels = np.asarray(labels)
+    right = {name: predict_probabilities(model, images).argmax(axis=1) == labels
+             for name, images in picture_inputs(pictures).items()}
+    pipeline, resized = right["picture pipeline"], right["resize and pad"]
+    return {**{name: float(np.mean(hits)) for name, hits in right.items()},
+            ONLY_WRONG["picture pipeline"]: int(np.sum(~pipeline & resized)),
+            ONLY_WRONG["resize and pad"]: int(np.sum(pipeline & ~resized))}
+
+
+def paired_p_value(only_first_wrong: int, only_second_wrong: int) -> float:
+    """How likely a split at least this uneven of the pictures that two readings
+    disagree on would be if neither reading were better (exact McNemar test: a
+    two-sided binomial test at 1/2); 1.0 when they never disagree."""
+    from scipy.stats import binomtest
+
+    disagreements = only_first_wrong + only_second_wrong
+    return 1.0 if disagreements == 0 else float(binomtest(only_first_wrong, disagreements, 0.5).pvalue)
+
+
+def p_value_text(only_first_wrong: int, only_second_wrong: int) -> str:
+    """``paired_p_value`` as people read it: '0.84', or '< 0.01'."""
+    p = paired_p_value(only_first_wrong, only_second_wrong)
+    return "< 0.01" if p < 0.01 else f"{p:.2f}"
 
 
 def scorecard(model, data, pendigits=None, usps=None, on_progress=None, trained_writers=(),
