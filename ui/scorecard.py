@@ -9,6 +9,7 @@ from mnist_core.digitsets import find_pendigits, find_usps
 from mnist_core.models import robustness
 
 PERCENT = st.column_config.NumberColumn(format="%.2f%%")  # cells are in percent
+USPS_SPLIT = "USPS, wrong one way only"  # a text column: the split of the scans only one way read wrong
 
 
 def _percent(value) -> float | None:
@@ -27,9 +28,6 @@ def _row(name: str, card: dict) -> dict:
         USPS_SPLIT: _split(usps),
         "corruptions (mean)": _percent(card["corruption_mean"]),
     }
-
-
-USPS_SPLIT = "USPS, wrong one way only"
 
 
 def _split(usps: dict) -> str | None:
