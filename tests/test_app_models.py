@@ -160,5 +160,5 @@ def test_the_scorecard_says_which_usps_scans_only_one_way_read_wrong(three_model
     assert not app.exception
     (table,) = [frame.value for frame in app.dataframe if "corruptions (mean)" in frame.value.columns]
     (row,) = table.to_dict("records")
-    assert row["USPS, wrong one way only"] == "pipeline 13, resize 11 (p 0.84)"
+    assert row["USPS, wrong only by pipeline / resize"] == "13 / 11 (p 0.84)"
     assert any("exact McNemar test" in caption.value for caption in app.caption)
