@@ -360,15 +360,9 @@ def section_accuracy_record(result: dict) -> list[str]:
     return lines + ["", provenance(result)]
 
 
-def usps_split(usps: dict) -> str:
-    """'13 / 11 (p 0.84)': the USPS scans only the picture pipeline / only the resize read wrong."""
-    from mnist_core.models.robustness import ONLY_WRONG, p_value_text
-
-    only = [usps.get(ONLY_WRONG[way]) for way in ("picture pipeline", "resize and pad")]
-    return "" if None in only else f"{only[0]} / {only[1]} (p {p_value_text(*only)})"
-
-
 def section_robustness(result: dict) -> list[str]:
+    from mnist_core.models.robustness import usps_split_text
+
     kinds = list(result["corruptions"])
     lines = [
         "## Robustness scorecard",
@@ -388,7 +382,8 @@ def section_robustness(result: dict) -> list[str]:
         pen, usps = row["pen_digits"], row["usps"]
         lines.append(f"| `{name}` | {pct(row['mnist_test'])} | {pct(pen['written scale'])} "
                      f"| {pct(pen['filling the canvas'])} | {pct(usps['picture pipeline'])} "
-                     f"| {pct(usps['resize and pad'])} | {usps_split(usps)} | {pct(row['corruption_mean'])} |")
+                     f"| {pct(usps['resize and pad'])} | {usps_split_text(usps) or ''} "
+                     f"| {pct(row['corruption_mean'])} |")
     lines += ["", "USPS, wrong one way only: the scans only the picture pipeline read wrong / only the plain resize "
               "did; they alone decide which way reads better, and p is how often a split at least as uneven comes "
               "by chance when neither way is better (exact McNemar test)."]

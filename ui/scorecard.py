@@ -26,17 +26,8 @@ def _row(name: str, card: dict) -> dict:
         "USPS scans": _percent(usps.get("picture pipeline")),
         "USPS, plain resize": _percent(usps.get("resize and pad")),
         "corruptions (mean)": _percent(card["corruption_mean"]),
-        USPS_SPLIT: _split(usps),  # last: the detail behind the two USPS columns
+        USPS_SPLIT: robustness.usps_split_text(usps),  # last: the detail behind the two USPS columns
     }
-
-
-def _split(usps: dict) -> str | None:
-    """'13 / 11 (p 0.84)': the scans only the pipeline / only the resize read wrong,
-    and how likely so uneven a split is by chance; None for an older scorecard."""
-    only = [usps.get(robustness.ONLY_WRONG[way]) for way in ("picture pipeline", "resize and pad")]
-    if None in only:
-        return None
-    return f"{only[0]} / {only[1]} (p {robustness.p_value_text(*only)})"
 
 
 def _score(name: str) -> None:

@@ -112,6 +112,13 @@ def p_value_text(only_first_wrong: int, only_second_wrong: int) -> str:
     return "< 0.01" if p < 0.01 else f"{p:.2f}"
 
 
+def usps_split_text(usps: dict) -> str | None:
+    """A scorecard's ``usps`` -> '13 / 11 (p 0.84)': the scans only the pipeline / only
+    the resize read wrong, and ``p_value_text``; None for an older scorecard without them."""
+    only = [usps.get(ONLY_WRONG[way]) for way in ("picture pipeline", "resize and pad")]
+    return None if None in only else f"{only[0]} / {only[1]} (p {p_value_text(*only)})"
+
+
 def scorecard(model, data, pendigits=None, usps=None, on_progress=None, trained_writers=(),
               pen_estimate: dict | None = None) -> dict:
     """The whole scorecard of ``model``: MNIST test and its corruptions from ``data``
