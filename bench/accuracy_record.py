@@ -21,7 +21,11 @@ test images:
   the record uses is the best on the validation images (ties: the fewest views),
   chosen before the test set is looked at;
 - small ensembles: the record model with each other model named, averaged; the
-  ensemble the record uses is again the best on the validation images.
+  ensemble the record uses is again the best on the validation images. The first
+  members are the record's own settings with other seeds, holding out the same
+  validation images by ``--split-seed 1`` (``MEMBER_COMMANDS``):
+
+    python -m mnist_core train --arch record_cnn --seed 2 --split-seed 1 --name record_cnn-seed2
 
 A record model that held out no validation images has seen the twin's, so every
 validation figure is the twin's reading of them (the twin in the record model's
@@ -29,10 +33,11 @@ place in an ensemble): the choice is the twin's, and the record model is scored
 with it on test. A record model trained with a validation split is its own twin.
 
     python -m bench.accuracy_record [--model record_cnn-v4] [--twin NAME]
-        [--ensemble-with studio_cnn-v2 studio_cnn-v1 deeper_cnn-v1] [--train]
+        [--ensemble-with record_cnn-seed2 record_cnn-seed3 record_cnn-seed4 studio_cnn-v2 ...] [--train]
 
-``--train`` first trains the record model afresh with its command (into the
-artifacts folder, replacing the model of that name).
+``--train`` first trains the record model and the members of ``MEMBER_COMMANDS``
+afresh with their commands (into the artifacts folder, replacing the models of
+those names).
 """
 
 from __future__ import annotations
@@ -50,6 +55,15 @@ from bench.common import REPO_ROOT, default_mnist, emit  # noqa: E402
 
 RECORD_MODEL, TWIN_MODEL = "record_cnn-v4", None
 TRAIN_COMMAND = ["-m", "mnist_core", "train", "--arch", "record_cnn", "--name", RECORD_MODEL]
+# Ensemble members of the record model's own settings and split, with other seeds of
+# the shuffling, the initial weights and the augmentation (about 21 minutes each).
+MEMBER_COMMANDS = {
+    f"record_cnn-seed{seed}": ["-m", "mnist_core", "train", "--arch", "record_cnn", "--seed", str(seed),
+                               "--split-seed", "1", "--name", f"record_cnn-seed{seed}"]
+    for seed in (2, 3, 4)
+}
+# The ensembles grow one model at a time in this order: the record's own kind first.
+ENSEMBLE_WITH = [*MEMBER_COMMANDS, "studio_cnn-v2", "studio_cnn-v1", "deeper_cnn-v1"]
 SINGLE_TARGET, LOOKS_TARGET = 0.997, 0.998
 
 
@@ -57,14 +71,22 @@ def validation_split(data, config: dict):
     """The validation images and labels a run with ``config`` (its metadata) held out."""
     from mnist_core.data import split_train_val, take_subset
 
-    x, y = take_subset(data.x_train, data.y_train, config.get("subset"), config["seed"])
-    _, _, x_val, y_val = split_train_val(x, y, config["val_split"], config["seed"])
+    seed = data_seed(config)
+    x, y = take_subset(data.x_train, data.y_train, config.get("subset"), seed)
+    _, _, x_val, y_val = split_train_val(x, y, config["val_split"], seed)
     return x_val, y_val
+
+
+def data_seed(config: dict) -> int:
+    """The seed of a run's subset and split (a model saved before split seeds existed used its seed)."""
+    from mnist_core.training.config import TrainConfig
+
+    return TrainConfig.from_dict(config).data_seed
 
 
 def held_out_by(config: dict) -> tuple:
     """What decides which images a run's validation split held out."""
-    return config["seed"], config["val_split"], config.get("subset")
+    return data_seed(config), config["val_split"], config.get("subset")
 
 
 def check_twin(record: dict, twin: dict) -> None:
@@ -79,6 +101,19 @@ def check_twin(record: dict, twin: dict) -> None:
     differing = sorted(key for key in record_config if key != "val_split" and record_config[key] != twin_config[key])
     if differing:
         raise SystemExit(f"{twin['name']} is not {record['name']}'s twin: their {', '.join(differing)} differ")
+
+
+def check_members(names: list[str], twin: dict) -> None:
+    """Refuses (SystemExit, saying how to train it) an ensemble member that is not
+    saved, or that did not hold out the validation images of ``twin`` (its metadata)."""
+    from mnist_core.models import store
+
+    for name in names:
+        if not store.model_exists(name):
+            how = f"python {' '.join(MEMBER_COMMANDS[name])}" if name in MEMBER_COMMANDS else "train it"
+            raise SystemExit(f"no model {name!r} to average with: {how} (or run this with --train)")
+        if held_out_by(store.read_metadata(name)["config"]) != held_out_by(twin["config"]):
+            raise SystemExit(f"{name} was trained on another split: its validation images are not held out")
 
 
 def accuracy(probabilities: np.ndarray, labels: np.ndarray) -> float:
@@ -96,17 +131,19 @@ def main(argv=None) -> int:
     parser.add_argument("--twin", default=TWIN_MODEL,
                         help="its settings trained with a validation split, to choose on when the record model "
                         "held out none")
-    parser.add_argument("--ensemble-with", nargs="*", default=["studio_cnn-v2", "studio_cnn-v1", "deeper_cnn-v1"],
+    parser.add_argument("--ensemble-with", nargs="*", default=ENSEMBLE_WITH,
                         help="models to average with it (each trained on the twin's split)")
-    parser.add_argument("--train", action="store_true", help="train the record model first")
+    parser.add_argument("--train", action="store_true",
+                        help="train the record model first, and the ensemble members of MEMBER_COMMANDS")
     parser.add_argument("--data", default=str(default_mnist() or ""), help="mnist.npz")
     args = parser.parse_args(argv)
 
+    data_option = ["--data", args.data] if args.data else []
     if args.train:
-        command = [sys.executable, *TRAIN_COMMAND[:-1], args.model]
-        if args.data:
-            command += ["--data", args.data]
-        subprocess.run(command, cwd=REPO_ROOT, check=True)
+        commands = [[*TRAIN_COMMAND[:-1], args.model],
+                    *(MEMBER_COMMANDS[name] for name in args.ensemble_with if name in MEMBER_COMMANDS)]
+        for command in commands:
+            subprocess.run([sys.executable, *command, *data_option], cwd=REPO_ROOT, check=True)
 
     from mnist_core import paths
     from mnist_core.data import load_mnist
@@ -126,6 +163,8 @@ def main(argv=None) -> int:
         twin_name, twin_metadata = args.twin, store.read_metadata(args.twin)
         check_twin(metadata, twin_metadata)
         twin = store.load_model(args.twin)
+    check_members(args.ensemble_with, twin_metadata)
+    others = {name: store.load_model(name) for name in args.ensemble_with}
     x_val, y_val = validation_split(data, twin_metadata["config"])
 
     def measured(others: list, view: str, what: str) -> dict:
@@ -140,11 +179,7 @@ def main(argv=None) -> int:
     chosen_view = best_on_validation(views)
     print(f"test-time augmentation: {views}", file=sys.stderr, flush=True)
 
-    ensembles, others = [], {}
-    for name in args.ensemble_with:
-        if held_out_by(store.read_metadata(name)["config"]) != held_out_by(twin_metadata["config"]):
-            raise SystemExit(f"{name} was trained on another split: its validation images are not held out")
-        others[name] = store.load_model(name)
+    ensembles = []
     members = [args.model]
     for name in args.ensemble_with:  # grow the ensemble one model at a time, in the order given
         members.append(name)

@@ -361,7 +361,7 @@ def section_accuracy_record(result: dict) -> list[str]:
 
 
 def section_robustness(result: dict) -> list[str]:
-    from mnist_core.models.robustness import usps_split_text
+    from mnist_core.models.robustness import USPS_SPLIT, USPS_SPLIT_MEANING, usps_split_text
 
     kinds = list(result["corruptions"])
     lines = [
@@ -375,7 +375,7 @@ def section_robustness(result: dict) -> list[str]:
         f"is `{result['default_model']}`.",
         "",
         "| model | MNIST test | pen, written scale | pen, filling the canvas | USPS, picture pipeline "
-        "| USPS, resize and pad | USPS, wrong one way only | corruptions, mean |",
+        f"| USPS, resize and pad | {USPS_SPLIT} | corruptions, mean |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for name, row in result["models"].items():
@@ -384,9 +384,7 @@ def section_robustness(result: dict) -> list[str]:
                      f"| {pct(pen['filling the canvas'])} | {pct(usps['picture pipeline'])} "
                      f"| {pct(usps['resize and pad'])} | {usps_split_text(usps) or ''} "
                      f"| {pct(row['corruption_mean'])} |")
-    lines += ["", "USPS, wrong one way only: the scans only the picture pipeline read wrong / only the plain resize "
-              "did; they alone decide which way reads better, and p is how often a split at least as uneven comes "
-              "by chance when neither way is better (exact McNemar test)."]
+    lines += ["", f"{USPS_SPLIT}: {USPS_SPLIT_MEANING}"]
     held_out = {name: row["pen_digits"]["held out"] for name, row in result["models"].items()
                 if "held out" in row["pen_digits"]}
     if held_out:

@@ -34,3 +34,24 @@ def test_a_record_model_is_chosen_for_only_by_its_twin():
         check_twin(record, {"name": "twin", "config": record["config"]})
     with pytest.raises(SystemExit, match="their epochs, seed differ"):
         check_twin(record, {"name": "twin", "config": {**twin["config"], "epochs": 36, "seed": 2}})
+
+
+def test_an_ensemble_member_must_be_saved_and_hold_out_the_same_images():
+    """Members are averaged on the record model's validation images, so each must be
+    saved (else the message gives the command that trains it) and must have held
+    out exactly those images: the same split seed, whatever its own seed."""
+    from bench.accuracy_record import MEMBER_COMMANDS, check_members
+    from mnist_core.models import store
+    from mnist_core.models.architectures import get_architecture
+
+    record = {"config": {"arch": "record_cnn", "seed": 1, "val_split": 0.1, "subset": None}}
+    with pytest.raises(SystemExit, match="train --arch record_cnn --seed 2 --split-seed 1 --name record_cnn-seed2"):
+        check_members(["record_cnn-seed2"], record)
+    assert "--split-seed 1" in " ".join(MEMBER_COMMANDS["record_cnn-seed3"])
+    model = get_architecture("lenet_tanh").build()
+    store.save_model(model, "same-split", {"arch": "lenet_tanh", "config": {
+        **record["config"], "seed": 5, "split_seed": 1}})
+    store.save_model(model, "other-split", {"arch": "lenet_tanh", "config": {**record["config"], "seed": 5}})
+    check_members(["same-split"], record)
+    with pytest.raises(SystemExit, match="other-split was trained on another split"):
+        check_members(["same-split", "other-split"], record)

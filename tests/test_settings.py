@@ -18,7 +18,8 @@ from tests.conftest import run_cli
 
 AWAY_FROM_DEFAULTS = TrainConfig(
     arch="lenet_tanh", epochs=3, batch_size=64, optimizer="sgd", learning_rate=0.05, lr_schedule="onecycle",
-    val_split=0.2, subset=2000, seed=7, early_stopping=True, augment=False, pen_digits=True, pen_writers=True,
+    val_split=0.2, subset=2000, seed=7, split_seed=3, early_stopping=True, augment=False, pen_digits=True,
+    pen_writers=True,
 )
 
 

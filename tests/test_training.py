@@ -41,6 +41,28 @@ def test_same_seed_same_result(tiny_data):
     assert first.history["loss"] == pytest.approx(second.history["loss"], rel=1e-4)
 
 
+def test_a_split_seed_holds_out_the_images_of_that_seed(tiny_data):
+    """Runs with different seeds and one split seed hold out the same images, so an
+    ensemble of them can be chosen on one validation set."""
+    from bench.accuracy_record import held_out_by, validation_split
+
+    config = TrainConfig(arch="lenet_tanh", epochs=1, batch_size=50, subset=300, seed=2, split_seed=1)
+    assert config.data_seed == 1 and TrainConfig(arch="lenet_tanh", seed=2).data_seed == 2
+    result = train(config, tiny_data)
+    metadata = config.resolved().to_dict()
+    assert held_out_by(metadata) == held_out_by({**metadata, "seed": 1, "split_seed": None})
+    assert held_out_by(metadata) != held_out_by({**metadata, "split_seed": None})
+    # The run's check (its finished model on its validation images) is these images' loss.
+    x_val, y_val = validation_split(tiny_data, metadata)
+    assert len(y_val) == result.n_val == 30
+    loss = result.model.evaluate(make_dataset(x_val, y_val, 1000, shuffle=False), verbose=0)[0]
+    assert loss == pytest.approx(result.check_loss, rel=1e-4)
+    x_other, y_other = validation_split(tiny_data, {**metadata, "split_seed": None})
+    assert not np.array_equal(x_other, x_val)
+    # A model saved before split seeds existed split with its seed.
+    assert held_out_by({key: value for key, value in metadata.items() if key != "split_seed"})[0] == 2
+
+
 def test_progress_file_records_batches_and_epochs(tiny_data, tmp_path):
     run_dir = runs.create_run("train", {}, "t", runs_root=tmp_path)
     config = TrainConfig(arch="simple_cnn", epochs=2, batch_size=20, subset=300)

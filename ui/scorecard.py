@@ -9,7 +9,6 @@ from mnist_core.digitsets import find_pendigits, find_usps
 from mnist_core.models import robustness
 
 PERCENT = st.column_config.NumberColumn(format="%.2f%%")  # cells are in percent
-USPS_SPLIT = "USPS, wrong only by pipeline / resize"  # a text column: "13 / 11 (p 0.84)"
 
 
 def _percent(value) -> float | None:
@@ -26,7 +25,8 @@ def _row(name: str, card: dict) -> dict:
         "USPS scans": _percent(usps.get("picture pipeline")),
         "USPS, plain resize": _percent(usps.get("resize and pad")),
         "corruptions (mean)": _percent(card["corruption_mean"]),
-        USPS_SPLIT: robustness.usps_split_text(usps),  # last: the detail behind the two USPS columns
+        # Last, a text column ("13 / 11 (p 0.84)"): the detail behind the two USPS columns.
+        robustness.USPS_SPLIT: robustness.usps_split_text(usps),
     }
 
 
@@ -63,11 +63,8 @@ def scorecard_section(names: list[str], chosen: str, scorable: bool) -> None:
         st.dataframe([_row(name, card) for name, card in scored.items()], hide_index=True, width="stretch",
                      key="models_scorecard",
                      column_config={column: PERCENT for column in _row("", next(iter(scored.values()))) if
-                                    column not in ("model", USPS_SPLIT)})
-        st.caption(f"**{USPS_SPLIT}**: the scans only the app's picture pipeline read wrong, and those only the "
-                   "plain resize did. They alone decide which way reads better; p is how often a split at least "
-                   "as uneven comes by chance when neither way is better (exact McNemar test): under 0.05, the "
-                   "difference is unlikely to be chance.")
+                                    column not in ("model", robustness.USPS_SPLIT)})
+        st.caption(f"**{robustness.USPS_SPLIT}**: {robustness.USPS_SPLIT_MEANING}")
         with st.expander("Each corruption"):
             kinds = list(robustness.CORRUPTIONS)
             st.dataframe([{"model": name, **{kind: _percent(card["corruptions"].get(kind)) for kind in kinds}}

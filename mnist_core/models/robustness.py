@@ -42,13 +42,25 @@ SCHEMA = 1
 SUFFIX = ".scorecard.json"
 # picture_scores' counts of the pictures only one way read wrong, by that way.
 ONLY_WRONG = {"picture pipeline": "only the pipeline wrong", "resize and pad": "only resize and pad wrong"}
+# The name of those counts in a table (cells: usps_split_text) and what they mean, for
+# the Models page and BENCHMARKS.md alike.
+USPS_SPLIT = "USPS, wrong only by pipeline / resize"
+USPS_SPLIT_MEANING = (
+    "the scans only the app's picture pipeline read wrong, and those only the plain resize did. They alone "
+    "decide which way reads better; p is how often a split at least as uneven comes by chance when neither way "
+    "is better (exact McNemar test): under 0.05, the difference is unlikely to be chance.")
+
+
+def read_right(model, images: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Whether ``model`` reads each of ``images`` (uint8 (N, 28, 28)) as its label: bool (N,)."""
+    from mnist_core.reading.inference import predict_probabilities
+
+    return predict_probabilities(model, images).argmax(axis=1) == np.asarray(labels)
 
 
 def accuracy(model, images: np.ndarray, labels: np.ndarray) -> float:
     """The share of ``images`` (uint8 (N, 28, 28)) that ``model`` reads as ``labels``."""
-    from mnist_core.reading.inference import predict_probabilities
-
-    return float(np.mean(predict_probabilities(model, images).argmax(axis=1) == np.asarray(labels)))
+    return float(np.mean(read_right(model, images, labels)))
 
 
 def corruption_scores(model, images: np.ndarray, labels: np.ndarray, seed: int = 0) -> dict[str, float]:
@@ -85,11 +97,7 @@ def picture_scores(model, pictures: np.ndarray, labels: np.ndarray) -> dict[str,
     through the app's picture pipeline and through a plain resize and pad, and how
     many pictures only one of the two got wrong, each way (``ONLY_WRONG``): the
     pictures that decide between them (``paired_p_value``)."""
-    from mnist_core.reading.inference import predict_probabilities
-
-    labels = np.asarray(labels)
-    right = {name: predict_probabilities(model, images).argmax(axis=1) == labels
-             for name, images in picture_inputs(pictures).items()}
+    right = {name: read_right(model, images, labels) for name, images in picture_inputs(pictures).items()}
     pipeline, resized = right["picture pipeline"], right["resize and pad"]
     return {**{name: float(np.mean(hits)) for name, hits in right.items()},
             ONLY_WRONG["picture pipeline"]: int(np.sum(~pipeline & resized)),

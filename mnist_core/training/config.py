@@ -61,7 +61,12 @@ class TrainConfig:
         "Validation split", "fraction of the training images held out to validate each epoch",
         type=float, minimum=0.0, maximum=0.5, step=0.05, slider=True))
     subset: int | None = setting(None, SUBSET)
-    seed: int = setting(1, SEED)
+    seed: int = setting(1, replace(SEED, help="random seed of the shuffling, the initial weights and, without a "
+                                   "split seed, the split"))
+    split_seed: int | None = setting(None, Setting(
+        "Split seed", "seed of which images the validation split and the training-set size take, so that runs "
+        "with different seeds can hold out the same images (an ensemble's members, chosen on one validation set)",
+        minimum=0, none_means="the seed", presets={None: "Same as the seed", 0: "0", 1: "1", 2: "2", 3: "3"}))
     early_stopping: bool | None = setting(None, Setting(
         "Early stopping", "stop when validation accuracy has not improved for the architecture's patience "
         "(2-3 epochs); keep the best epoch", type=bool))
@@ -91,6 +96,11 @@ class TrainConfig:
             augment=arch.augment if self.augment is None else self.augment,
             lr_schedule=self.lr_schedule or arch.lr_schedule,
         )
+
+    @property
+    def data_seed(self) -> int:
+        """The seed of the subset and the validation split: the split seed, else the seed."""
+        return self.seed if self.split_seed is None else self.split_seed
 
     def problems(self, n_available: int = 60000) -> list[str]:
         """Everything wrong with this config, as messages a user can act on (empty if fine).

@@ -247,8 +247,8 @@ def train(
 
     if x_train is None:
         config = config.check(len(data.x_train))
-        x, y = take_subset(data.x_train, data.y_train, config.subset, config.seed)
-        x_train, y_train, x_val, y_val = split_train_val(x, y, config.val_split, config.seed)
+        x, y = take_subset(data.x_train, data.y_train, config.subset, config.data_seed)
+        x_train, y_train, x_val, y_val = split_train_val(x, y, config.val_split, config.data_seed)
     else:
         config = config.check(len(x_train) + (0 if x_val is None else len(x_val)))
     keras.utils.set_random_seed(config.seed)
