@@ -206,6 +206,7 @@ def main(argv=None) -> int:
         "ensembles": ensembles,
         "ensemble_train_seconds": {name: store.read_metadata(name).get("train_seconds")
                                    for name in args.ensemble_with},
+        "ensemble_trained_by": {name: store.read_metadata(name).get("command") for name in args.ensemble_with},
         "chosen_looks": chosen_looks,
         "single_record_holds": single["test"] >= SINGLE_TARGET
         and (metadata.get("train_seconds") or 1e9) <= 30 * 60,

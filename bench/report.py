@@ -331,6 +331,8 @@ def chosen_on(result: dict) -> str:
 
 
 def section_accuracy_record(result: dict) -> list[str]:
+    from bench.accuracy_record import MEMBER_COMMANDS
+
     single, looks = result["single"], result["chosen_looks"]
     minutes = result["train_seconds"] / 60
     lines = [
@@ -357,6 +359,14 @@ def section_accuracy_record(result: dict) -> list[str]:
         f"{'holds' if result['looks_record_holds'] else 'is NOT met'}. The ensembles' other models took "
         f"{extra / 60:.1f} minutes more to train ({', '.join(result['ensemble_train_seconds'])}).",
     ]
+    members = {name: command for name, command in result.get("ensemble_trained_by", {}).items()
+               if name in MEMBER_COMMANDS}
+    if members:
+        lines += ["", f"The members of `{result['arch']}` are its settings with other seeds, holding out the same "
+                  "validation images (`--split-seed 1`). They are not shipped (5 MB each): "
+                  "`python -m bench.accuracy_record --train` trains them, and the record model, afresh: "
+                  + "; ".join(f"`{command}` ({result['ensemble_train_seconds'][name] / 60:.1f} min)"
+                              for name, command in members.items()) + "."]
     return lines + ["", provenance(result)]
 
 
