@@ -103,17 +103,21 @@ def check_twin(record: dict, twin: dict) -> None:
         raise SystemExit(f"{twin['name']} is not {record['name']}'s twin: their {', '.join(differing)} differ")
 
 
-def check_members(names: list[str], twin: dict) -> None:
-    """Refuses (SystemExit, saying how to train it) an ensemble member that is not
-    saved, or that did not hold out the validation images of ``twin`` (its metadata)."""
+def check_members(names: list[str], twin: dict) -> dict[str, dict]:
+    """The metadata of each ensemble member, name -> metadata. Refuses (SystemExit,
+    saying how to train it) a member that is not saved, or that did not hold out the
+    validation images of ``twin`` (its metadata)."""
     from mnist_core.models import store
 
+    members = {}
     for name in names:
         if not store.model_exists(name):
             how = f"python {' '.join(MEMBER_COMMANDS[name])}" if name in MEMBER_COMMANDS else "train it"
             raise SystemExit(f"no model {name!r} to average with: {how} (or run this with --train)")
-        if held_out_by(store.read_metadata(name)["config"]) != held_out_by(twin["config"]):
+        members[name] = store.read_metadata(name)
+        if held_out_by(members[name]["config"]) != held_out_by(twin["config"]):
             raise SystemExit(f"{name} was trained on another split: its validation images are not held out")
+    return members
 
 
 def accuracy(probabilities: np.ndarray, labels: np.ndarray) -> float:
@@ -163,7 +167,7 @@ def main(argv=None) -> int:
         twin_name, twin_metadata = args.twin, store.read_metadata(args.twin)
         check_twin(metadata, twin_metadata)
         twin = store.load_model(args.twin)
-    check_members(args.ensemble_with, twin_metadata)
+    member_metadata = check_members(args.ensemble_with, twin_metadata)
     others = {name: store.load_model(name) for name in args.ensemble_with}
     x_val, y_val = validation_split(data, twin_metadata["config"])
 
@@ -204,9 +208,8 @@ def main(argv=None) -> int:
         "single": single,
         "test_time_augmentation": views,
         "ensembles": ensembles,
-        "ensemble_train_seconds": {name: store.read_metadata(name).get("train_seconds")
-                                   for name in args.ensemble_with},
-        "ensemble_trained_by": {name: store.read_metadata(name).get("command") for name in args.ensemble_with},
+        "ensemble_train_seconds": {name: meta.get("train_seconds") for name, meta in member_metadata.items()},
+        "ensemble_trained_by": {name: meta.get("command") for name, meta in member_metadata.items()},
         "chosen_looks": chosen_looks,
         "single_record_holds": single["test"] >= SINGLE_TARGET
         and (metadata.get("train_seconds") or 1e9) <= 30 * 60,

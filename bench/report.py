@@ -359,7 +359,7 @@ def section_accuracy_record(result: dict) -> list[str]:
         f"{'holds' if result['looks_record_holds'] else 'is NOT met'}. The ensembles' other models took "
         f"{extra / 60:.1f} minutes more to train ({', '.join(result['ensemble_train_seconds'])}).",
     ]
-    members = {name: command for name, command in result.get("ensemble_trained_by", {}).items()
+    members = {name: command for name, command in result["ensemble_trained_by"].items()
                if name in MEMBER_COMMANDS}
     if members:
         lines += ["", f"The members of `{result['arch']}` are its settings with other seeds, holding out the same "

@@ -52,6 +52,6 @@ def test_an_ensemble_member_must_be_saved_and_hold_out_the_same_images():
     store.save_model(model, "same-split", {"arch": "lenet_tanh", "config": {
         **record["config"], "seed": 5, "split_seed": 1}})
     store.save_model(model, "other-split", {"arch": "lenet_tanh", "config": {**record["config"], "seed": 5}})
-    check_members(["same-split"], record)
+    assert check_members(["same-split"], record)["same-split"]["config"]["split_seed"] == 1
     with pytest.raises(SystemExit, match="other-split was trained on another split"):
         check_members(["same-split", "other-split"], record)
