@@ -16,6 +16,7 @@ from mnist_core.reading.preprocess import (
     decode_image,
     dot_size,
     estimate_stroke_width,
+    ink_map,
     preprocess,
     preprocess_file_bytes,
     preprocess_strokes,
@@ -259,6 +260,30 @@ def test_mnist_digits_pass_through_almost_unchanged(mnist):
     assert np.abs(again.astype(int) - images.astype(int)).mean() < 8
     rows = [centre_of_mass(image)[0] for image in again]
     assert abs(np.mean(rows) - 14) < 0.1
+
+
+def test_a_clean_pictures_faint_edge_stays_ink(mnist):
+    """On a clean background every grey pixel is ink: an MNIST digit's ink map keeps
+    its anti-aliased edge (a fixed floor at a quarter of full ink kept 81% of the inked
+    pixels), and none of its background turns into ink."""
+    kept = []
+    for image in mnist.x_test[:300]:
+        level = ink_map(image)
+        assert not (level[image == 0] > 0).any()
+        kept.append((level[image > 0] > 0).mean())
+    assert np.mean(kept) > 0.99 and np.min(kept) > 0.9
+
+
+def test_paper_texture_is_not_ink():
+    """A photo's paper grain sets the ink floor: nothing away from the strokes is left."""
+    from scipy import ndimage
+
+    clean = render_like_canvas(two_stroke_seven(), 280, 10).astype(np.float64) / 255
+    cols = np.indices(clean.shape)[1]
+    paper = 0.65 + 0.2 * cols / 280 + np.random.default_rng(0).normal(0, 0.04, clean.shape)
+    photo = np.clip(paper * (1 - 0.8 * clean), 0, 1) * 255
+    near_strokes = ndimage.binary_dilation(clean > 0, iterations=3)
+    assert not (ink_map(photo.astype(np.uint8))[~near_strokes] > 0).any()
 
 
 # --- Too small, too big, over the limits ---------------------------------------------
