@@ -134,12 +134,17 @@ def test_polarity_is_detected():
     np.testing.assert_array_equal(preprocess(white_on_black), preprocess(black_on_white))
 
 
+def photo_of(clean: np.ndarray, grain: float) -> np.ndarray:
+    """A clean drawing (float, white ink at 1 on 0) as a photo: dark ink on grey paper
+    lit from one side, with grain of standard deviation ``grain``; uint8."""
+    cols = np.indices(clean.shape)[1]
+    paper = 0.65 + 0.2 * cols / clean.shape[1] + np.random.default_rng(0).normal(0, grain, clean.shape)
+    return (np.clip(paper * (1 - 0.8 * clean), 0, 1) * 255).astype(np.uint8)
+
+
 def test_photo_with_a_grey_uneven_background_reads_like_a_clean_drawing():
     clean = render_like_canvas(two_stroke_seven(), 280, 10).astype(np.float64) / 255
-    rows, cols = np.indices(clean.shape)
-    paper = 0.65 + 0.2 * cols / 280 + np.random.default_rng(0).normal(0, 0.02, clean.shape)
-    photo = np.clip(paper * (1 - 0.8 * clean), 0, 1) * 255  # dark ink on lit grey paper
-    from_photo = preprocess(photo.astype(np.uint8))
+    from_photo = preprocess(photo_of(clean, grain=0.02))
     from_clean = preprocess((clean * 255).astype(np.uint8))
     assert np.abs(from_photo.astype(int) - from_clean.astype(int)).mean() < 12
 
@@ -279,11 +284,8 @@ def test_paper_texture_is_not_ink():
     from scipy import ndimage
 
     clean = render_like_canvas(two_stroke_seven(), 280, 10).astype(np.float64) / 255
-    cols = np.indices(clean.shape)[1]
-    paper = 0.65 + 0.2 * cols / 280 + np.random.default_rng(0).normal(0, 0.04, clean.shape)
-    photo = np.clip(paper * (1 - 0.8 * clean), 0, 1) * 255
     near_strokes = ndimage.binary_dilation(clean > 0, iterations=3)
-    assert not (ink_map(photo.astype(np.uint8))[~near_strokes] > 0).any()
+    assert not (ink_map(photo_of(clean, grain=0.04))[~near_strokes] > 0).any()
 
 
 # --- Too small, too big, over the limits ---------------------------------------------
