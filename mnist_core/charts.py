@@ -99,8 +99,10 @@ def cv_box_plot(groups: dict[str, list[float]], height: int = 380) -> go.Figure:
             boxmean="sd", hovertemplate="%{y:.3f}%<extra>" + label + "</extra>",
         ))
     figure.update_layout(
-        height=height, margin=dict(l=10, r=10, t=40, b=10), showlegend=False,
-        title=dict(text="Fold accuracies (box: quartiles; dashed: mean and standard deviation)", x=0.0),
+        # The key in a subtitle: one long title line is cut off on a phone-width page.
+        height=height, margin=dict(l=10, r=10, t=64, b=10), showlegend=False,
+        title=dict(text="Fold accuracies", x=0.0,
+                   subtitle=dict(text="box: quartiles · dashed: mean and standard deviation")),
         yaxis=dict(title="held-out fold accuracy (%)", tickformat=".2f"),
     )
     return figure

@@ -13,7 +13,7 @@ from ui.text import a_digit, sure_text
 require_entrypoint()
 
 PAGE_SIZE = 40
-COLUMNS = 8
+TILE_WIDTH = 84  # px: one 3x-enlarged test image (28 x 3)
 ANY = "any"
 ORDERS = {"Most confident mistakes first": "confidence", "Test-set index": "index"}
 
@@ -89,11 +89,12 @@ page = st.pagination(pages, key=f"mistakes_page-{true_filter}-{predicted_filter}
 shown = selected[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
 inspected = None
 
-for row_start in range(0, len(shown), COLUMNS):
-    # The last row may be short: its spare columns stay empty.
-    for column, index in zip(st.columns(COLUMNS), shown[row_start:row_start + COLUMNS], strict=False):
+# A wrapping row of fixed-width tiles: eight across a wide page, four on a phone (rows
+# of st.columns would stack one mistake per line there).
+with st.container(horizontal=True, gap="small", key="mistakes_gallery"):
+    for index in shown:
         index = int(index)
-        with column:
+        with st.container(width=TILE_WIDTH):
             st.image(np.kron(x_test[index], np.ones((3, 3), np.uint8)), width=84)
             st.caption(f"#{index}: **{evaluation.labels[index]}** read as **{evaluation.predictions[index]}** "
                        f"({percent_label(100 * evaluation.confidence[index])})")

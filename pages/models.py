@@ -12,7 +12,7 @@ import streamlit as st
 from mnist_core import jobs
 from mnist_core.jobs import runs
 from mnist_core.models import store
-from ui import require_entrypoint
+from ui import PERCENT_COLUMN, in_percent, require_entrypoint
 from ui.models import MODEL_KEY, choose_model_next_run, selected_model_name
 from ui.scorecard import scorecard_section
 from ui.text import megabytes
@@ -125,7 +125,7 @@ st.dataframe(
             "model": info.name,
             "state": info.state_label,
             "architecture": info.arch,
-            "test accuracy": info.test_accuracy,
+            "test accuracy": in_percent(info.test_accuracy),
             "size": megabytes(info.size_bytes),
             "trained": str(info.metadata.get("created", ""))[:16].replace("T", " "),
             "run": run_of(info) or ("(run not kept)" if info.metadata.get("run_id") else ""),
@@ -136,7 +136,7 @@ st.dataframe(
     hide_index=True, width="stretch", key="models_table",
     column_config={
         "default": st.column_config.TextColumn("", width=30),
-        "test accuracy": st.column_config.NumberColumn(format="percent"),
+        "test accuracy": PERCENT_COLUMN,
         "why": st.column_config.TextColumn("what is wrong", width="large"),
     },
 )

@@ -14,7 +14,7 @@ from mnist_core.models.architectures import REGISTRY, count_params, get_architec
 from mnist_core.settings import declaration
 from mnist_core.tables import csv_text, epoch_rows
 from mnist_core.training.config import QUICK_RUN, TrainConfig, describe_settings
-from ui import chart_config, require_entrypoint
+from ui import PERCENT_COLUMN, chart_config, in_percent, require_entrypoint
 from ui.jobs import STATE_LABELS, failure_details, progress_bar, show_followed_run, start_and_follow, stop_button
 from ui.settings import settings_inputs
 
@@ -155,8 +155,8 @@ else:
             "run": job.run_id,
             "architecture": config_row.get("arch"),
             "settings": describe_settings(config_row, job.training_settings()),
-            "best val. accuracy": max(val) if val else None,
-            "test accuracy": status.get("test_accuracy"),
+            "best val. accuracy": in_percent(max(val)) if val else None,
+            "test accuracy": in_percent(status.get("test_accuracy")),
             "time": progress.format_duration(status.get("train_seconds")),
             "status": job.state,
             "model": status.get("model"),
@@ -165,8 +165,8 @@ else:
         rows, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
         key="train-previous",
         column_config={
-            "best val. accuracy": st.column_config.NumberColumn(format="percent"),
-            "test accuracy": st.column_config.NumberColumn(format="percent"),
+            "best val. accuracy": PERCENT_COLUMN,
+            "test accuracy": PERCENT_COLUMN,
         },
     )
     chosen = table.selection.rows

@@ -9,6 +9,17 @@ from pathlib import Path
 
 import streamlit as st
 
+# A table column of accuracies whose cells hold percents (``in_percent``): always two
+# decimals, so that 99.70% does not show as "99.7%" beside 99.53% (the "percent" preset
+# drops trailing zeros).
+PERCENT_COLUMN = st.column_config.NumberColumn(format="%.2f%%")
+
+
+def in_percent(fraction: float | None) -> float | None:
+    """A fraction (0.997) as the percent a ``PERCENT_COLUMN`` cell holds (99.7); None stays None."""
+    return None if fraction is None else 100 * fraction
+
+
 # Set by app.py on every run of a session: the pages run inside its navigation.
 ENTRY_KEY = "entered_through_app"
 # The page a deep link asked for, carried through app.py by ``require_entrypoint``.

@@ -17,7 +17,7 @@ import streamlit as st
 from mnist_core.charts import feature_map_scatter, feature_maps_figure, weight_histogram
 from mnist_core.explain import activations, attack, embedding, pictures, saliency
 from mnist_core.models import store
-from ui import chart_config, clicked_point
+from ui import PERCENT_COLUMN, chart_config, clicked_point, in_percent
 
 LAYERS, LOOKED, FILTERS, AMONG, ALL_MODELS, CHANGE = (
     "Layers", "Where it looked", "Filters", "Among the digits", "Every model", "Change its mind")
@@ -185,11 +185,10 @@ def _filters(model) -> None:
         name, kernels = first
         tiles = [pictures.signed_image(kernel, scale=12) for kernel in kernels]
         st.markdown(f"**{name}**: {len(kernels)} filters of {kernels.shape[1]} x {kernels.shape[2]}")
-        per_row = 8
-        for start in range(0, len(tiles), per_row):
-            row = st.columns(per_row)
-            for column, tile in zip(row, tiles[start:start + per_row], strict=False):
-                column.image(tile, output_format="PNG")
+        # A wrapping row: rows of st.columns would stack one filter per line on a phone.
+        with st.container(horizontal=True, gap="xsmall", key="inside_filters"):
+            for tile in tiles:
+                st.image(tile, output_format="PNG")
     strengths = activations.filter_strengths(model)
     histograms = {name: (counts, edges) for name, counts, edges in activations.weight_histograms(model)}
     names = [name for name, _ in strengths]
@@ -240,9 +239,9 @@ def _among_the_digits(model_name: str, model, image: np.ndarray) -> None:
         config=chart_config(f"map-of-digits-{model_name}-{projection}"))
     with beside:
         _one_test_digit(feature_map, data, chosen)
-    columns = st.columns(len(neighbours))
-    for column, index, distance in zip(columns, neighbours, distances, strict=True):
-        column.image(np.kron(data.x_train[index], np.ones((3, 3), np.uint8)),
+    with st.container(horizontal=True, gap="small"):  # wraps on a phone, as the filters do
+        for index, distance in zip(neighbours, distances, strict=True):
+            st.image(np.kron(data.x_train[index], np.ones((3, 3), np.uint8)),
                      caption=f"a {data.y_train[index]} · {distance:.1f}")
 
 
@@ -277,11 +276,11 @@ def _every_model(image: np.ndarray) -> None:
         except store.StoreError:
             continue
         rows.append({"model": info.name, "reads": int(probabilities.argmax()),
-                     "probability": float(probabilities.max()), "test accuracy": info.test_accuracy,
+                     "probability": float(probabilities.max()), "test accuracy": in_percent(info.test_accuracy),
                      "state": info.state_label})
     st.dataframe(rows, hide_index=True, width="stretch", column_config={
         "probability": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1),
-        "test accuracy": st.column_config.NumberColumn(format="percent")})
+        "test accuracy": PERCENT_COLUMN})
 
 
 def _change_its_mind(model, image: np.ndarray, label: int) -> None:

@@ -7,24 +7,19 @@ import streamlit as st
 
 from mnist_core.digitsets import find_pendigits, find_usps
 from mnist_core.models import robustness
-
-PERCENT = st.column_config.NumberColumn(format="%.2f%%")  # cells are in percent
-
-
-def _percent(value) -> float | None:
-    return None if value is None else 100 * value
+from ui import PERCENT_COLUMN, in_percent
 
 
 def _row(name: str, card: dict) -> dict:
     pen, usps = card["pen_digits"], card["usps"]
     return {
         "model": name,
-        "MNIST test": _percent(card["mnist_test"]),
-        "pen, as written": _percent(pen.get("written scale")),
-        "pen, filling the pad": _percent(pen.get("filling the canvas")),
-        "USPS scans": _percent(usps.get("picture pipeline")),
-        "USPS, plain resize": _percent(usps.get("resize and pad")),
-        "corruptions (mean)": _percent(card["corruption_mean"]),
+        "MNIST test": in_percent(card["mnist_test"]),
+        "pen, as written": in_percent(pen.get("written scale")),
+        "pen, filling the pad": in_percent(pen.get("filling the canvas")),
+        "USPS scans": in_percent(usps.get("picture pipeline")),
+        "USPS, plain resize": in_percent(usps.get("resize and pad")),
+        "corruptions (mean)": in_percent(card["corruption_mean"]),
         # Last, a text column ("13 / 11 (p 0.84)"): the detail behind the two USPS columns.
         robustness.USPS_SPLIT: robustness.usps_split_text(usps),
     }
@@ -62,14 +57,14 @@ def scorecard_section(names: list[str], chosen: str, scorable: bool) -> None:
     if scored:
         st.dataframe([_row(name, card) for name, card in scored.items()], hide_index=True, width="stretch",
                      key="models_scorecard",
-                     column_config={column: PERCENT for column in _row("", next(iter(scored.values()))) if
+                     column_config={column: PERCENT_COLUMN for column in _row("", next(iter(scored.values()))) if
                                     column not in ("model", robustness.USPS_SPLIT)})
         st.caption(f"**{robustness.USPS_SPLIT}**: {robustness.USPS_SPLIT_MEANING}")
         with st.expander("Each corruption"):
             kinds = list(robustness.CORRUPTIONS)
-            st.dataframe([{"model": name, **{kind: _percent(card["corruptions"].get(kind)) for kind in kinds}}
+            st.dataframe([{"model": name, **{kind: in_percent(card["corruptions"].get(kind)) for kind in kinds}}
                           for name, card in scored.items()], hide_index=True, width="stretch",
-                         column_config={kind: PERCENT for kind in kinds}, key="models_scorecard_corruptions")
+                         column_config={kind: PERCENT_COLUMN for kind in kinds}, key="models_scorecard_corruptions")
             st.caption(" ".join(f"**{kind}**: {what}." for kind, what in robustness.CORRUPTIONS.items()))
         missing = {why for card in scored.values() for kind in ("pen_digits", "usps")
                    if (why := card[kind].get("missing"))}

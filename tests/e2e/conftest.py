@@ -144,11 +144,14 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
-@pytest.fixture
-def page(browser, request, screenshot_dir):
-    """A fresh browser page. When the test fails, a screenshot of the page is saved as
-    FAILED-<test>.png and the app server's log tail is printed, to show what the page was at."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+PHONE = {"width": 420, "height": 860}  # the viewport of ``phone_page``
+
+
+def _fresh_page(browser, request, screenshot_dir, viewport: dict):
+    """A browser page of ``viewport``'s size in its own context. When the test fails, a
+    screenshot of the page is saved as FAILED-<test>.png and the app server's log tail
+    is printed, to show what the page was at."""
+    context = browser.new_context(viewport=viewport)
     page = context.new_page()
     page.set_default_timeout(60_000)
     yield page
@@ -159,6 +162,18 @@ def page(browser, request, screenshot_dir):
             log = request.getfixturevalue("app_server").log_path.read_text(errors="replace")
             print("--- the app server's log, last 60 lines ---", *log.splitlines()[-60:], sep="\n")
     context.close()
+
+
+@pytest.fixture
+def page(browser, request, screenshot_dir):
+    """A fresh page of a desktop browser window (1400 x 1000)."""
+    yield from _fresh_page(browser, request, screenshot_dir, {"width": 1400, "height": 1000})
+
+
+@pytest.fixture
+def phone_page(browser, request, screenshot_dir):
+    """A fresh page of a phone's size (``PHONE``): the sidebar folds away, columns stack."""
+    yield from _fresh_page(browser, request, screenshot_dir, PHONE)
 
 
 QUIET_MS = 400  # how long the app must stay idle to count as settled
@@ -217,6 +232,11 @@ def draw(page, strokes, canvas: str = CANVAS) -> None:
         for x, y in stroke[1:]:
             page.mouse.move(box["x"] + x, box["y"] + y)
         page.mouse.up()
+
+
+def rows_of(locator) -> int:
+    """How many rows the elements ``locator`` finds are laid out in (their distinct tops)."""
+    return len({round(box["y"]) for box in (element.bounding_box() for element in locator.all()) if box})
 
 
 def prediction(page) -> str:

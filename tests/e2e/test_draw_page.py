@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from tests.conftest import SHARED_DATA
-from tests.e2e.conftest import CANVAS, draw, open_draw_page, prediction, wait_for_idle, wait_for_prediction
+from tests.e2e.conftest import CANVAS, PHONE, draw, open_draw_page, prediction, wait_for_idle, wait_for_prediction
 from tests.helpers import wait_for
 
 
@@ -95,22 +95,18 @@ def test_black_on_white_keeps_the_drawing_and_reads_the_same(page, app_server):
     assert prediction(page) == "1"
 
 
-def test_on_a_phone_the_drawing_and_its_reading_show_together(browser, app_server, screenshot_dir):
+def test_on_a_phone_the_drawing_and_its_reading_show_together(phone_page, app_server, screenshot_dir):
     """At 420 x 860 the sidebar is folded away: the canvas, the prediction and the model
     it is read with must all be on screen without scrolling."""
-    context = browser.new_context(viewport={"width": 420, "height": 860})
-    page = context.new_page()
-    try:
-        open_draw_page(page, app_server.url)
-        draw(page, ONE)
-        wait_for_prediction(page, "1")
-        for element in (page.locator(CANVAS), page.get_by_test_id("stMetricValue"),
-                        page.get_by_role("button", name="studio_cnn")):
-            box = element.first.bounding_box()
-            assert box is not None and 0 <= box["y"] and box["y"] + box["height"] <= 860, box
-        page.screenshot(path=str(screenshot_dir / "draw-phone.png"))
-    finally:
-        context.close()
+    page = phone_page
+    open_draw_page(page, app_server.url)
+    draw(page, ONE)
+    wait_for_prediction(page, "1")
+    for element in (page.locator(CANVAS), page.get_by_test_id("stMetricValue"),
+                    page.get_by_role("button", name="studio_cnn")):
+        box = element.first.bounding_box()
+        assert box is not None and 0 <= box["y"] and box["y"] + box["height"] <= PHONE["height"], box
+    page.screenshot(path=str(screenshot_dir / "draw-phone.png"))
 
 
 def test_the_app_asks_nothing_of_other_machines_and_logs_no_error(page, app_server):

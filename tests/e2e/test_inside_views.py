@@ -4,7 +4,7 @@ on a feature map shows it large, and every inside view opens for the drawing
 
 from __future__ import annotations
 
-from tests.e2e.conftest import draw, open_draw_page, wait_for_idle, wait_for_prediction
+from tests.e2e.conftest import PHONE, draw, open_draw_page, rows_of, wait_for_idle, wait_for_prediction
 
 # A 7 in two strokes: its slanted stem alone reads as a 1; the top bar makes it a 7.
 STEM = [[(205 - 4 * k, 60 + 9 * k) for k in range(20)]]
@@ -51,3 +51,20 @@ def test_the_reading_changes_between_strokes_and_every_view_opens(page, app_serv
     page.get_by_role("button", name="Find the smallest change").click()
     page.get_by_text("the change measures").wait_for(timeout=60_000)
     page.screenshot(path=str(screenshot_dir / "inside-change-its-mind.png"), full_page=True)
+
+
+def test_on_a_phone_the_filters_wrap_to_the_screen(phone_page, app_server):
+    """At phone width the first layer's 32 filters sit several to a row (rows of columns
+    would stack them one per line), all on screen across."""
+    page = phone_page
+    open_draw_page(page, app_server.url)
+    draw(page, STEM)
+    wait_for_prediction(page, "1")
+    page.get_by_test_id("stButtonGroup").get_by_text("Filters", exact=True).click()
+    page.get_by_text(VIEWS["Filters"]).first.wait_for()
+    filters = page.locator(".st-key-inside_filters [data-testid=stImage]")
+    filters.first.wait_for()
+    wait_for_idle(page)
+    assert filters.count() == 32  # studio_cnn's first convolution
+    assert rows_of(filters) <= 6, rows_of(filters)
+    assert all(box["x"] + box["width"] <= PHONE["width"] for box in (tile.bounding_box() for tile in filters.all()))

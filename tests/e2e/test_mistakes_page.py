@@ -9,7 +9,7 @@ import numpy as np
 
 from mnist_core.models import store
 from mnist_core.models.evaluation import evaluate_saved_model
-from tests.e2e.conftest import wait_for_idle
+from tests.e2e.conftest import PHONE, rows_of, wait_for_idle
 
 
 def most_common_confusion(evaluation) -> tuple[int, int, int]:
@@ -90,3 +90,18 @@ def test_inspect_opens_a_dialog_with_the_probabilities_in_view(page, app_server,
     page.get_by_text(re.compile(rf"^{count} mistake\(s\)")).wait_for()
     wait_for_idle(page)
     assert page.get_by_role("dialog").count() == 0
+
+
+def test_on_a_phone_the_gallery_keeps_four_mistakes_to_a_row(phone_page, app_server, screenshot_dir):
+    """At phone width the gallery wraps (one mistake per line would make 40 screens of
+    scrolling), and no tile sticks out past the screen's edge."""
+    page = phone_page
+    page.goto(f"{app_server.url}/mistakes")
+    page.get_by_text("Confusion matrix").wait_for()
+    tiles = page.locator(".st-key-mistakes_gallery [data-testid=stImage]")
+    tiles.first.wait_for()
+    wait_for_idle(page)
+    assert rows_of(tiles) <= -(-tiles.count() // 4), (rows_of(tiles), tiles.count())
+    assert all(box["x"] + box["width"] <= PHONE["width"] for box in (tile.bounding_box() for tile in tiles.all()))
+    tiles.first.scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshot_dir / "mistakes-phone.png"))
