@@ -1,5 +1,6 @@
 """Train an architecture in the background and watch its curves live."""
 
+import itertools
 import time
 from dataclasses import replace
 
@@ -112,8 +113,22 @@ with st.expander("Layers (Keras summary)"):
 # widgets come from TrainConfig's declarations (mnist_core/training/config.py).
 form = settings_inputs(TrainConfig, TrainConfig(arch=arch_name).resolved().to_dict(),
                        key=lambda setting: f"{setting}-{arch_name}", skip=("arch",))
-st.session_state.setdefault(f"name-{arch_name}", f"{arch_name}-{time.strftime('%m%d-%H%M')}")
-name = form.next_cell.text_input("Model name", key=f"name-{arch_name}", help=store.NAME_RULE)
+
+def free_name(arch_name: str) -> str:
+    """A name no saved model has: ``<arch>-<month><day>-<hour><minute>``, then ``-2``, ``-3``..."""
+    base = f"{arch_name}-{time.strftime('%m%d-%H%M')}"
+    candidates = itertools.chain([base], (f"{base}-{k}" for k in itertools.count(2)))
+    return next(name for name in candidates if not store.model_exists(name))
+
+
+name_key, suggested_key = f"name-{arch_name}", f"suggested-name-{arch_name}"
+# Once a run has saved a model under the name this page suggested, suggest a free one, so
+# that Train works again straight after a run. A name the user typed is theirs: kept, and
+# refused with a message if it is taken.
+if name_key not in st.session_state or (st.session_state[name_key] == st.session_state.get(suggested_key)
+                                        and store.model_exists(st.session_state[name_key])):
+    st.session_state[name_key] = st.session_state[suggested_key] = free_name(arch_name)
+name = form.next_cell.text_input("Model name", key=name_key, help=store.NAME_RULE)
 save_if_stopped = form.next_switch.checkbox("Save the model if I stop early", value=True,
                                             key=f"keep-{arch_name}")
 

@@ -83,6 +83,24 @@ def test_a_taken_name_is_refused(train_page):
     assert any("already exists" in error.value for error in train_page.error)
 
 
+def test_after_a_run_saves_the_suggested_name_a_free_one_is_suggested(train_page):
+    """A Quick run then Train must not be refused for the name the page itself filled in;
+    a name the user typed stays as typed."""
+    from mnist_core.models.architectures import get_architecture
+
+    _set_form(train_page, "mlp")
+    suggested = train_page.text_input(key="name-mlp").value
+    store.save_model(get_architecture("mlp").build(), suggested, {"arch": "mlp", "test_accuracy": 0.1})
+    train_page.run()
+    fresh = train_page.text_input(key="name-mlp").value
+    assert fresh != suggested and fresh.startswith(suggested.split("-")[0]) and not store.model_exists(fresh)
+
+    store.save_model(get_architecture("mlp").build(), "mine", {"arch": "mlp", "test_accuracy": 0.1})
+    _set_form(train_page, "mlp", name="mine")
+    train_page.run()
+    assert train_page.text_input(key="name-mlp").value == "mine"
+
+
 def test_a_tiny_job_runs_and_its_result_is_shown(train_page):
     _set_form(train_page, "baseline_cnn", epochs=1, name="from-the-page")
     train_page.button(key="train-start").click().run()
