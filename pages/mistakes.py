@@ -95,7 +95,7 @@ with st.container(horizontal=True, gap="small", key="mistakes_gallery"):
     for index in shown:
         index = int(index)
         with st.container(width=TILE_WIDTH):
-            st.image(np.kron(x_test[index], np.ones((3, 3), np.uint8)), width=84)
+            st.image(np.kron(x_test[index], np.ones((3, 3), np.uint8)), width=TILE_WIDTH)
             st.caption(f"#{index}: **{evaluation.labels[index]}** read as **{evaluation.predictions[index]}** "
                        f"({percent_label(100 * evaluation.confidence[index])})")
             if st.button("Inspect", key=f"inspect-{index}", width="stretch"):

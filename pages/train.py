@@ -114,6 +114,7 @@ with st.expander("Layers (Keras summary)"):
 form = settings_inputs(TrainConfig, TrainConfig(arch=arch_name).resolved().to_dict(),
                        key=lambda setting: f"{setting}-{arch_name}", skip=("arch",))
 
+
 def free_name(arch_name: str) -> str:
     """A name no saved model has: ``<arch>-<month><day>-<hour><minute>``, then ``-2``, ``-3``..."""
     base = f"{arch_name}-{time.strftime('%m%d-%H%M')}"
