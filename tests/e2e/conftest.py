@@ -234,9 +234,15 @@ def draw(page, strokes, canvas: str = CANVAS) -> None:
         page.mouse.up()
 
 
-def rows_of(locator) -> int:
-    """How many rows the elements ``locator`` finds are laid out in (their distinct tops)."""
-    return len({round(box["y"]) for box in (element.bounding_box() for element in locator.all()) if box})
+def boxes_of(locator) -> list[dict]:
+    """The bounding boxes of the elements ``locator`` finds, laid out now (one browser
+    round trip each, so measured once per check)."""
+    return [box for box in (element.bounding_box() for element in locator.all()) if box]
+
+
+def rows_of(boxes: list[dict]) -> int:
+    """How many rows ``boxes`` (``boxes_of``) are laid out in: their distinct tops."""
+    return len({round(box["y"]) for box in boxes})
 
 
 def prediction(page) -> str:

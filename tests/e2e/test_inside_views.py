@@ -4,7 +4,7 @@ on a feature map shows it large, and every inside view opens for the drawing
 
 from __future__ import annotations
 
-from tests.e2e.conftest import PHONE, draw, open_draw_page, rows_of, wait_for_idle, wait_for_prediction
+from tests.e2e.conftest import PHONE, boxes_of, draw, open_draw_page, rows_of, wait_for_idle, wait_for_prediction
 
 # A 7 in two strokes: its slanted stem alone reads as a 1; the top bar makes it a 7.
 STEM = [[(205 - 4 * k, 60 + 9 * k) for k in range(20)]]
@@ -65,6 +65,7 @@ def test_on_a_phone_the_filters_wrap_to_the_screen(phone_page, app_server):
     filters = page.locator(".st-key-inside_filters [data-testid=stImage]")
     filters.first.wait_for()
     wait_for_idle(page)
-    assert filters.count() == 32  # studio_cnn's first convolution
-    assert rows_of(filters) <= 6, rows_of(filters)
-    assert all(box["x"] + box["width"] <= PHONE["width"] for box in (tile.bounding_box() for tile in filters.all()))
+    boxes = boxes_of(filters)
+    assert len(boxes) == filters.count() == 32  # studio_cnn's first convolution
+    assert rows_of(boxes) <= 6, rows_of(boxes)
+    assert all(box["x"] + box["width"] <= PHONE["width"] for box in boxes)

@@ -9,7 +9,7 @@ import numpy as np
 
 from mnist_core.models import store
 from mnist_core.models.evaluation import evaluate_saved_model
-from tests.e2e.conftest import PHONE, rows_of, wait_for_idle
+from tests.e2e.conftest import PHONE, boxes_of, rows_of, wait_for_idle
 
 
 def most_common_confusion(evaluation) -> tuple[int, int, int]:
@@ -101,7 +101,9 @@ def test_on_a_phone_the_gallery_keeps_four_mistakes_to_a_row(phone_page, app_ser
     tiles = page.locator(".st-key-mistakes_gallery [data-testid=stImage]")
     tiles.first.wait_for()
     wait_for_idle(page)
-    assert rows_of(tiles) <= -(-tiles.count() // 4), (rows_of(tiles), tiles.count())
-    assert all(box["x"] + box["width"] <= PHONE["width"] for box in (tile.bounding_box() for tile in tiles.all()))
+    boxes = boxes_of(tiles)
+    assert len(boxes) == tiles.count()
+    assert rows_of(boxes) <= -(-len(boxes) // 4), (rows_of(boxes), len(boxes))
+    assert all(box["x"] + box["width"] <= PHONE["width"] for box in boxes)
     tiles.first.scroll_into_view_if_needed()
     page.screenshot(path=str(screenshot_dir / "mistakes-phone.png"))
