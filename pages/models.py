@@ -118,22 +118,24 @@ def run_of(info: store.ModelInfo) -> str | None:
         return None
 
 
+# A "what is wrong" column only when something is: wide and empty, it would push the table past the page.
+something_wrong = any(info.reason for info in infos)
+rows = [
+    {
+        "default": "★" if info.name == default else "",
+        "model": info.name,
+        "state": info.state_label,
+        "architecture": info.arch,
+        "test accuracy": in_percent(info.test_accuracy),
+        "size": megabytes(info.size_bytes),
+        "trained": str(info.metadata.get("created", ""))[:16].replace("T", " "),
+        "run": run_of(info) or ("(run not kept)" if info.metadata.get("run_id") else ""),
+        **({"why": info.reason or ""} if something_wrong else {}),
+    }
+    for info in infos
+]
 st.dataframe(
-    [
-        {
-            "default": "★" if info.name == default else "",
-            "model": info.name,
-            "state": info.state_label,
-            "architecture": info.arch,
-            "test accuracy": in_percent(info.test_accuracy),
-            "size": megabytes(info.size_bytes),
-            "trained": str(info.metadata.get("created", ""))[:16].replace("T", " "),
-            "run": run_of(info) or ("(run not kept)" if info.metadata.get("run_id") else ""),
-            "why": info.reason or "",
-        }
-        for info in infos
-    ],
-    hide_index=True, width="stretch", key="models_table",
+    rows, hide_index=True, width="stretch", key="models_table",
     column_config={
         "default": st.column_config.TextColumn("", width=30),
         "test accuracy": PERCENT_COLUMN,

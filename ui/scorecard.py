@@ -9,6 +9,18 @@ from mnist_core.digitsets import find_pendigits, find_usps
 from mnist_core.models import robustness
 from ui import PERCENT_COLUMN, in_percent
 
+# The table's columns, short enough for all of them to fit a 1280-pixel page, and what
+# each holds (a tooltip on its header).
+COLUMN_HELP = {
+    "MNIST test": "the 10,000 MNIST test images",
+    "pen, as written": "the 7,494 pen-written digits, drawn through the Draw page's pipeline at the size written",
+    "pen, filling the pad": "the same pen-written digits, each drawn to fill the pad",
+    "USPS scans": "the 7,291 scanned USPS digits, through the pipeline an uploaded picture takes",
+    "USPS, resized": "the same scans, plainly resized into MNIST's 20x20 box and padded",
+    "corruptions": "the mean over the nine corruptions of MNIST test (each one: 'Each corruption')",
+    "USPS split": "how many scans only the picture pipeline read wrong / only the plain resize did",
+}
+
 
 def _row(name: str, card: dict) -> dict:
     pen, usps = card["pen_digits"], card["usps"]
@@ -18,11 +30,17 @@ def _row(name: str, card: dict) -> dict:
         "pen, as written": in_percent(pen.get("written scale")),
         "pen, filling the pad": in_percent(pen.get("filling the canvas")),
         "USPS scans": in_percent(usps.get("picture pipeline")),
-        "USPS, plain resize": in_percent(usps.get("resize and pad")),
-        "corruptions (mean)": in_percent(card["corruption_mean"]),
+        "USPS, resized": in_percent(usps.get("resize and pad")),
+        "corruptions": in_percent(card["corruption_mean"]),
         # Last, a text column ("13 / 11 (p 0.84)"): the detail behind the two USPS columns.
-        robustness.USPS_SPLIT: robustness.usps_split_text(usps),
+        "USPS split": robustness.usps_split_text(usps),
     }
+
+
+def _column_config() -> dict:
+    """Each column's tooltip (COLUMN_HELP); the percent columns shown as PERCENT_COLUMN shows them."""
+    return {column: ({"help": what} if column == "USPS split" else {**PERCENT_COLUMN, "help": what})
+            for column, what in COLUMN_HELP.items()}
 
 
 def _score(name: str) -> None:
@@ -56,10 +74,8 @@ def scorecard_section(names: list[str], chosen: str, scorable: bool) -> None:
     scored = {name: card for name, card in cards.items() if card is not None}
     if scored:
         st.dataframe([_row(name, card) for name, card in scored.items()], hide_index=True, width="stretch",
-                     key="models_scorecard",
-                     column_config={column: PERCENT_COLUMN for column in _row("", next(iter(scored.values()))) if
-                                    column not in ("model", robustness.USPS_SPLIT)})
-        st.caption(f"**{robustness.USPS_SPLIT}**: {robustness.USPS_SPLIT_MEANING}")
+                     key="models_scorecard", column_config=_column_config())
+        st.caption(f"**USPS split**: {robustness.USPS_SPLIT_MEANING}")
         with st.expander("Each corruption"):
             kinds = list(robustness.CORRUPTIONS)
             st.dataframe([{"model": name, **{kind: in_percent(card["corruptions"].get(kind)) for kind in kinds}}

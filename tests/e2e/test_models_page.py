@@ -10,6 +10,13 @@ import numpy as np
 from tests.e2e.conftest import wait_for_idle
 
 
+def _hidden_width(table) -> int:
+    """How many pixels of a st.dataframe's columns lie past its right edge (0: all show)."""
+    scroller = table.locator(".dvn-scroller")
+    scroller.wait_for()
+    return scroller.evaluate("element => element.scrollWidth - element.clientWidth")
+
+
 def test_broken_model_named_default_chosen_model_deleted(page, app_server, screenshot_dir):
     models = app_server.artifacts / "models"
     metadata = json.loads((models / "deeper_cnn-v1.json").read_text())
@@ -58,9 +65,12 @@ def test_the_shipped_models_scorecards_show_on_a_wide_and_a_phone_screen(browser
         wait_for_idle(page)
         heading.scroll_into_view_if_needed()
         # The shipped models come scored: their table is there, and no button asks to score the default.
-        scorecard = page.get_by_test_id("stDataFrame").nth(1)
+        models_table, scorecard = page.get_by_test_id("stDataFrame").nth(0), page.get_by_test_id("stDataFrame").nth(1)
         scorecard.wait_for()
         assert scorecard.bounding_box()["width"] <= width
+        if width == 1280:
+            # On a wide screen every column shows: neither table needs scrolling sideways.
+            assert _hidden_width(models_table) == 0 and _hidden_width(scorecard) == 0
         default = json.loads((app_server.artifacts / "settings.json").read_text())["default_model"]
         assert page.get_by_role("button", name=f"Score {default}").count() == 0
         if json.loads((app_server.artifacts / "models" / f"{default}.json").read_text()).get("pen_writers"):
