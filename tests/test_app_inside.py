@@ -154,3 +154,44 @@ def test_change_its_mind_finds_a_change_that_is_read_as_the_target(page_with_a_t
     assert not app.exception
     assert re.search(r"Read 8 \(\d+%\)", _text(app))
     assert re.search(r"Budget \*\*[0-9.]+\*\* per pixel; the change measures [0-9.]+", _text(app))
+
+
+def test_layers_of_an_imported_mlp_show_its_input_reshaped_to_28_by_28(tmp_path, monkeypatch, mnist_path, mnist):
+    """The classic MLP tutorial's model takes (28, 28): imported, it reads through a
+    Reshape to 28 x 28 (two axes, neither maps nor a vector). The Layers view shows that
+    layer as the picture it is: the input itself."""
+    import keras
+
+    from mnist_core.explain import activations
+    from mnist_core.models.importing import import_model
+    from ui.inside import _grid_picture
+
+    artifacts = tmp_path / "artifacts"
+    monkeypatch.setenv("MNIST_STUDIO_ARTIFACTS", str(artifacts))
+    monkeypatch.setenv("MNIST_NPZ", str(mnist_path))
+    keras.utils.set_random_seed(0)
+    mlp = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(64, activation="relu"),
+                            keras.layers.Dense(10, activation="softmax")])
+    mlp.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    mlp.fit(mnist.x_train[:3000] / 255.0, mnist.y_train[:3000], epochs=2, batch_size=64, verbose=0)
+    mlp.save(tmp_path / "mlp.keras")
+    info = import_model([tmp_path / "mlp.keras"], "tutorial-mlp", data=mnist, set_default=True)
+    assert info.state == store.OK
+
+    three = mnist.x_test[int(np.flatnonzero(mnist.y_test == 3)[0])]
+    (reshaped, *_) = activations.layer_activations(store.load_model("tutorial-mlp"), three)
+    assert reshaped.kind == activations.GRID and reshaped.shape == (28, 28)
+    np.testing.assert_allclose(reshaped.values, three / 255.0, atol=1e-6)
+    picture = _grid_picture(reshaped.values)
+    assert picture.shape == (280, 280)
+    assert (picture[::10, ::10] < 128).sum() == (three > 127).sum()  # dark exactly where the ink is strong
+
+    app = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=180).run()
+    app.button_group(key="draw_source").set_value("Upload a picture").run()
+    buffer = io.BytesIO()
+    Image.fromarray(255 - three).resize((200, 200)).save(buffer, format="PNG")
+    app.get("file_uploader")[0].set_value(("three.png", buffer.getvalue(), "image/png")).run()
+    assert not app.exception
+    text = _text(_open(app, "Layers"))
+    assert f"**{reshaped.name}** · Reshape · output 28 x 28" in text
+    assert "One feature map, large" not in text  # it has no feature maps

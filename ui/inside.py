@@ -62,17 +62,26 @@ def _gray(values: np.ndarray, scale: int) -> np.ndarray:
 
 
 def _vector_strip(values: np.ndarray, width: int = 32, scale: int = 8) -> np.ndarray:
-    """A dense layer's units as a grey grid, ``width`` units a row (dark: strong)."""
+    """A dense layer's units (any other output flattened) as a grey grid, ``width``
+    units a row (dark: strong)."""
+    values = np.ravel(values)
     padded = np.zeros(int(np.ceil(len(values) / width)) * width)
     padded[:len(values)] = np.clip(values, 0, None)
     return _gray(padded.reshape(-1, width), scale)
+
+
+def _grid_picture(values: np.ndarray, side: int = 280) -> np.ndarray:
+    """A two-axis output (rows, columns) as one grey picture about ``side`` pixels on its
+    longer side (dark: strong)."""
+    return _gray(np.clip(values, 0, None), max(1, side // max(values.shape)))
 
 
 def _layers(model, image: np.ndarray) -> None:
     st.caption("Each layer's output for this drawing, from the input to the answer. A convolution layer makes "
                "one feature map per filter: dark where the filter found its pattern. All maps of a layer share "
                "one scale, so a pale map found little. Click a map to see it large beside the filter that made "
-               "it. Dense layers are shown as a grid of units.")
+               "it. Dense layers are shown as a grid of units; a layer whose output has two axes (rows and "
+               "columns, such as the input reshaped to 28 x 28) as one picture.")
     layers = activations.layer_activations(model, image)
     with_maps = [layer for layer in layers if layer.kind == activations.MAPS]
     names = [layer.name for layer in with_maps]
@@ -87,11 +96,14 @@ def _layers(model, image: np.ndarray) -> None:
                 st.plotly_chart(feature_maps_figure(layer.values, layer.name, 3 if layer.shape[0] > 14 else 5, chosen),
                                 key=chart_key, on_select=partial(_map_clicked, chart_key, layer.name),
                                 selection_mode="points", config=chart_config(f"feature-maps-{layer.name}"))
+            elif layer.kind == activations.GRID:
+                st.image(_grid_picture(layer.values))
             else:
                 st.image(_vector_strip(layer.values))
+        if layer.name == shown:
+            # Right under the grid it was clicked in, not after every other layer.
+            _one_map_closer(model, with_maps)
     st.caption(f"**{layers[-1].name}** · the last layer's output is the probabilities above.")
-    if with_maps:
-        _one_map_closer(model, with_maps)
 
 
 def _map_clicked(chart_key: str, layer_name: str) -> None:

@@ -14,7 +14,7 @@ import numpy as np
 
 from mnist_core.explain.probes import as_input, cached
 
-MAPS, VECTOR = "maps", "vector"
+MAPS, GRID, VECTOR = "maps", "grid", "vector"
 
 
 @dataclass(frozen=True)
@@ -23,12 +23,14 @@ class LayerActivation:
 
     name: str
     layer_type: str  # the Keras class, e.g. "Conv2D"
-    values: np.ndarray  # float32, the output without the batch axis: (H, W, C) maps or (units,)
+    values: np.ndarray  # float32, the output without the batch axis: (H, W, C) maps, (H, W) or (units,)
 
     @property
     def kind(self) -> str:
-        """"maps" for an output with a height and width (channels of feature maps), else "vector"."""
-        return MAPS if self.values.ndim == 3 else VECTOR
+        """"maps" for an output with a height, a width and channels (feature maps); "grid"
+        for a two-axis one (an imported model's Reshape of the input to 28x28, a recurrent
+        layer's steps); else "vector" (a dense layer's units, or anything else, flattened)."""
+        return {3: MAPS, 2: GRID}.get(self.values.ndim, VECTOR)
 
     @property
     def shape(self) -> tuple[int, ...]:

@@ -22,11 +22,27 @@ VIEWS = {
 
 def click_a_feature_map(page) -> None:
     """Click the second map of the first convolution (26 x 26 maps, 3 px each, in a grid
-    with 1-map-pixel gaps, 4 px from the chart's corner): it is shown large below."""
+    with 1-map-pixel gaps, 4 px from the chart's corner): it is shown large right below
+    its grid, before the next layer's; then the first map of the third layer of maps
+    (12 x 12, 5 px each): the large view moves under that grid."""
     page.get_by_text("map 1 (26 x 26)").wait_for()  # the first map is shown large at first
     charts = page.get_by_test_id("stPlotlyChart")  # the probabilities, then one per layer of maps
     charts.nth(1).click(position={"x": 4 + 26 * 3 + 3 + 13 * 3, "y": 4 + 13 * 3})
     page.get_by_text("map 2 (26 x 26)").wait_for()
+    _shown_large_between(page, charts.nth(1), charts.nth(2))
+    wait_for_idle(page)
+    charts.nth(3).scroll_into_view_if_needed()
+    charts.nth(3).click(position={"x": 4 + 6 * 5, "y": 4 + 6 * 5})
+    page.get_by_text("map 1 (12 x 12)").wait_for()
+    _shown_large_between(page, charts.nth(3), charts.nth(4))
+
+
+def _shown_large_between(page, clicked, next_grid) -> None:
+    """The large map's heading lies below the grid clicked in and above the next one."""
+    wait_for_idle(page)
+    heading = page.get_by_text("One feature map, large").bounding_box()
+    above, below = clicked.bounding_box(), next_grid.bounding_box()
+    assert above["y"] + above["height"] < heading["y"] < below["y"], (above, heading, below)
 
 
 def test_the_reading_changes_between_strokes_and_every_view_opens(page, app_server, screenshot_dir):
