@@ -12,6 +12,7 @@ import streamlit as st
 from mnist_core import jobs
 from mnist_core.jobs import runs
 from mnist_core.models import store
+from mnist_core.models.importing import MAX_IMPORT_MB
 from ui import PERCENT_COLUMN, in_percent, require_entrypoint
 from ui.models import MODEL_KEY, choose_model_next_run, selected_model_name
 from ui.scorecard import scorecard_section
@@ -33,7 +34,11 @@ st.caption(
 
 flash = st.session_state.pop(FLASH_KEY, None)
 if flash:
-    st.success(flash, icon=":material/check_circle:")
+    message, worked = flash
+    if worked:
+        st.success(message, icon=":material/check_circle:")
+    else:  # done, but what it made is not usable (an import that reads near chance)
+        st.warning(message, icon=":material/warning:")
 
 
 def import_uploaded(uploads: list, name: str) -> str | None:
@@ -59,14 +64,14 @@ def import_uploaded(uploads: list, name: str) -> str | None:
             bar.empty()
     st.session_state[IMPORT_ROUND_KEY] = st.session_state.get(IMPORT_ROUND_KEY, 0) + 1
     st.session_state[NEXT_CHOSEN_KEY] = info.name
-    outcome = (f"Imported {', '.join(info.metadata['imported']['from'])} as {info.name}: test accuracy "
-               f"{info.test_accuracy:.2%}.")
+    imported = f"Imported {', '.join(info.metadata['imported']['from'])} as {info.name}"
     if info.usable:
         choose_model_next_run(info.name)
-        outcome += " The sidebar reads with it now: draw a digit on the Draw page to try it."
+        done(f"{imported}: test accuracy {info.test_accuracy:.2%}. The sidebar reads with it now: draw a digit on "
+             "the Draw page to try it.")
     else:
-        outcome += f" It is FAILED: {info.reason}."
-    done(outcome)
+        done(f"{imported}, but it is FAILED: {info.reason}. It is listed below, and never offered as the default.",
+             worked=False)
     return None
 
 
@@ -77,22 +82,23 @@ def legacy_h5(name: str) -> bytes:
     return legacy_h5_bytes(name)
 
 
-def done(message: str) -> None:
-    """Say what happened on the next run, and rerun the whole app so the sidebar's
-    picker lists the models as they are now."""
-    st.session_state[FLASH_KEY] = message
+def done(message: str, worked: bool = True) -> None:
+    """Say what happened on the next run (as a warning when not ``worked``), and rerun
+    the whole app so the sidebar's picker lists the models as they are now."""
+    st.session_state[FLASH_KEY] = (message, worked)
     st.session_state.pop(CONFIRM_KEY, None)
     st.rerun(scope="app")
 
 
-with st.expander("Import a model trained elsewhere", icon=":material/upload:"):
+# Keyed, so it stays open when the message above it comes or goes (which moves it).
+with st.expander("Import a model trained elsewhere", icon=":material/upload:", key="models_import_section"):
     st.caption("A Keras model saved by `model.save` (.keras or .h5) or a ModelCheckpoint (.h5), or "
                "`model.to_json()` with `model.save_weights` (choose both files). It must take 28x28 images or 784 "
                "values in [0, 1] and end in 10 outputs. It is loaded in Keras' safe mode: a model with a Lambda "
                "layer is refused and never run.")
     round_number = st.session_state.get(IMPORT_ROUND_KEY, 0)
     uploads = st.file_uploader("Model file(s)", type=["keras", "h5", "hdf5", "json"], accept_multiple_files=True,
-                               key=f"models_import_files-{round_number}")
+                               key=f"models_import_files-{round_number}", max_upload_size=MAX_IMPORT_MB)
     import_name = st.text_input("Save it as", key=f"models_import_name-{round_number}", help=store.NAME_RULE)
     if st.button("Import", icon=":material/upload:", key="models_import"):
         problem = import_uploaded(uploads, import_name)

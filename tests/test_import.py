@@ -308,3 +308,18 @@ def test_the_models_page_imports_an_upload_and_refuses_a_bad_one(tutorial_files,
     assert any("Imported from model.json, model.h5" in caption.value for caption in app.caption)
     downloads = {button.proto.label for button in app.get("download_button")}
     assert downloads == {"Download the model (.keras)", "Download as legacy .h5", "Download its metadata (.json)"}
+
+
+def test_an_upload_near_chance_is_imported_with_a_warning_not_a_success(mnist_path, monkeypatch, tmp_path,
+                                                                         isolated_artifacts):
+    import keras
+
+    untrained = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10, activation="softmax",
+                                                                        kernel_initializer="zeros")])
+    untrained.save(tmp_path / "untrained.h5")
+    app = _upload(_models_page(monkeypatch, mnist_path), [tmp_path / "untrained.h5"], "guess", 0)
+    assert not app.success
+    (warning,) = [w.value for w in app.warning if w.value.startswith("Imported")]
+    assert warning.startswith("Imported untrained.h5 as guess, but it is FAILED: it reads")
+    assert "test accuracy" not in warning  # its accuracy is said once, in the reason, not twice in two ways
+    assert store.get_model_info("guess").state == store.FAILED and store.default_model_name() != "guess"

@@ -362,14 +362,24 @@ def test_the_file_size_limit_is_said_in_the_units_it_is_set_in():
     assert str(info.value) == "the file is 20.1 MB; the limit is 20 MB"
 
 
-def test_streamlit_refuses_the_same_upload_size():
+def test_streamlit_lets_through_what_the_app_accepts_and_no_more(monkeypatch):
+    """The server's cap is the larger of the two limits (a model to import), so neither
+    uploader is cut short by it; each uploader refuses more than its own limit."""
     import tomllib
+    from streamlit.testing.v1 import AppTest
 
+    from mnist_core.models.importing import MAX_IMPORT_MB
     from mnist_core.reading.preprocess import MAX_UPLOAD_MB
-    from tests.conftest import REPO_ROOT
+    from tests.conftest import REPO_ROOT, SHIPPED_ARTIFACTS
 
     config = tomllib.loads((REPO_ROOT / ".streamlit" / "config.toml").read_text())
-    assert config["server"]["maxUploadSize"] == MAX_UPLOAD_MB
+    assert config["server"]["maxUploadSize"] == max(MAX_UPLOAD_MB, MAX_IMPORT_MB)
+    monkeypatch.setenv("MNIST_STUDIO_ARTIFACTS", str(SHIPPED_ARTIFACTS))
+    app = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=90).run()
+    app.button_group(key="draw_source").set_value("Upload a picture").run()
+    assert [uploader.proto.max_upload_size_mb for uploader in app.get("file_uploader")] == [MAX_UPLOAD_MB]
+    app.switch_page("pages/models.py").run()
+    assert [uploader.proto.max_upload_size_mb for uploader in app.get("file_uploader")] == [MAX_IMPORT_MB]
 
 
 def _seven_picture(side: int, pen: int) -> Image.Image:

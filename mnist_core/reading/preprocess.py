@@ -28,8 +28,8 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-# The upload limit, in the MB (2**20 bytes) that Streamlit's maxUploadSize and the
-# messages use: .streamlit/config.toml sets the server's limit to the same number.
+# The upload limit, in the MB (2**20 bytes) that Streamlit's max_upload_size and the
+# messages use: the Draw page's uploader refuses a bigger picture before it is sent.
 MAX_UPLOAD_MB = 20
 MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
 MAX_PIXELS = 25_000_000  # e.g. 5000 x 5000; bigger images are refused, not resized

@@ -78,3 +78,44 @@ def test_the_shipped_models_scorecards_show_on_a_wide_and_a_phone_screen(browser
             assert page.get_by_text("so scored on writers it did not see").count() == 1
         page.screenshot(path=str(screenshot_dir / shot), full_page=True)
         context.close()
+
+
+def test_two_imports_in_a_row_and_a_model_bigger_than_a_picture_may_be(page, app_server, mnist, tmp_path):
+    """Import a small trained MLP, then, without closing the section, a 28 MB untrained
+    one: the section stays open when the first import's message goes (it used to close
+    when the next file was chosen); the big file is not refused by the server's upload
+    cap (a picture's 20 MB once was), and reading near chance it gets a warning."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    small = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(32, activation="relu"),
+                              keras.layers.Dense(10, activation="softmax")])
+    small.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    small.fit(mnist.x_train[:3000] / 255.0, mnist.y_train[:3000], epochs=2, verbose=0)
+    small.save(tmp_path / "small.keras")
+    big = keras.Sequential([keras.Input((784,)), keras.layers.Dense(9000),
+                            keras.layers.Dense(10, activation="softmax")])
+    big.save(tmp_path / "big.keras")
+    assert (tmp_path / "big.keras").stat().st_size > 25 * 2**20
+
+    page.goto(f"{app_server.url}/models")
+    page.get_by_text("Manage a model").wait_for(timeout=60_000)
+    wait_for_idle(page)
+    page.get_by_text("Import a model trained elsewhere").click()
+    name_box = page.get_by_role("textbox", name="Save it as")
+    for file, name, says in (("small.keras", "small-mlp", "test accuracy"), ("big.keras", "big-guess", "FAILED")):
+        page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(tmp_path / file))
+        page.get_by_test_id("stFileUploader").get_by_text(file, exact=True).wait_for()
+        wait_for_idle(page)
+        assert name_box.is_visible()  # still open
+        name_box.fill(name)
+        name_box.press("Enter")
+        wait_for_idle(page)
+        page.get_by_role("button", name="Import", exact=True).click()
+        page.get_by_test_id("stAlert").filter(has_text=f"as {name}").filter(has_text=says).wait_for(timeout=120_000)
+        wait_for_idle(page)
+    assert page.get_by_test_id("stFileUploaderFileErrorMessage").count() == 0
+    models = app_server.artifacts / "models"
+    assert (models / "small-mlp.keras").exists() and (models / "big-guess.keras").exists()
+    settings = json.loads((app_server.artifacts / "settings.json").read_text())
+    assert settings["default_model"] not in ("small-mlp", "big-guess")
