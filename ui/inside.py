@@ -154,8 +154,10 @@ def saliency_overlays(model, image: np.ndarray, digit: int, with_steps: bool = F
     many steps integrated gradients took. The Mistakes page's dialog shows these too."""
     ig = saliency.integrated_gradients(model, image, digit)
     steps = f" ({ig.steps} steps)" if with_steps else ""
+    # Not "on the digit": from a blank image, integrated gradients can credit only inked pixels.
+    share = saliency.share_for(ig.values)
     shown = [(pictures.signed_overlay(image, ig.values, scale=OVERLAY_SCALE),
-              f"Integrated gradients: {saliency.inside_box_share(ig.values, image):.0%} on the digit{steps}")]
+              f"Integrated gradients: {share:.0%} for, {1 - share:.0%} against{steps}")]
     try:
         cam = saliency.grad_cam(model, image, digit)
     except saliency.NeedsConvolutions:
@@ -181,9 +183,11 @@ def _where_it_looked(model, image: np.ndarray, label: int) -> None:
     columns[2].image(pictures.signed_overlay(image, heat, scale=OVERLAY_SCALE), width=168, output_format="PNG",
                      caption=f"Occlusion: {saliency.inside_box_share(heat, image):.0%} on the digit")
     st.caption("Integrated gradients: each pixel's share of the change in probability from a blank image to "
-               "this one (the shares add up to it). Grad-CAM: where the last convolution layer's features that "
-               "matter for the digit were found. Occlusion: how much the probability drops when a 6x6 square "
-               "around the pixel is blanked.")
+               "this one (the shares add up to it), and how much of it argues for the digit and how much "
+               "against; only inked pixels can get a share, as a blank pixel did not change. Grad-CAM: where "
+               "the last convolution layer's features that matter for the digit were found. Occlusion: how much "
+               "the probability drops when a 6x6 square around the pixel is blanked. Grad-CAM and occlusion can "
+               "look anywhere: their figure is how much of what they found lies on the digit.")
 
 
 def _filters(model) -> None:

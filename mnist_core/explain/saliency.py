@@ -11,7 +11,10 @@
   image is blanked, for every position.
 
 ``inside_box_share`` measures how much of a map's positive mass lies on the digit
-(inside the bounding box of its ink).
+(inside the bounding box of its ink): for Grad-CAM and occlusion, which can put it
+anywhere. Integrated gradients from a blank image can credit only inked pixels, so
+for it that share is 1 by construction; ``share_for`` says instead how much of its
+mass argues for the digit rather than against it.
 """
 
 from __future__ import annotations
@@ -239,3 +242,17 @@ def inside_box_share(saliency: np.ndarray, image) -> float:
         return 0.0
     top, bottom, left, right = ink_box(image)
     return float(positive[top:bottom + 1, left:right + 1].sum() / total)
+
+
+def share_for(saliency: np.ndarray) -> float:
+    """The share (0..1) of the map's absolute mass that is positive: how much of what it
+    says argues for the digit explained rather than against it (0.5 for an empty map).
+
+    For integrated gradients, positive minus negative mass is the change in probability
+    from a blank image (completeness): a digit read with probability p, from a blank
+    image's b, has a share over 1/2 when p > b, and under 1/2 when p < b.
+    """
+    values = np.asarray(saliency, dtype=np.float64)
+    positive, negative = values.clip(0, None).sum(), -values.clip(None, 0).sum()
+    total = positive + negative
+    return 0.5 if total <= 0 else float(positive / total)

@@ -38,9 +38,12 @@ def explain_image(model, image: np.ndarray, out_dir: Path | None = None, target:
         result["saliency"]["grad_cam"] = {"error": str(note)}
     maps["occlusion"] = saliency.occlusion(model, image, target)
     for method, heat in maps.items():
-        entry: dict[str, Any] = {"inside_bbox": round(saliency.inside_box_share(heat, image), 4)}
         if method == "integrated_gradients":
-            entry.update(steps=ig.steps, completeness_gap=round(ig.gap, 4))
+            # Its share on the digit is 1 by construction (it credits only inked pixels).
+            entry: dict[str, Any] = {"share_for": round(saliency.share_for(heat), 4), "steps": ig.steps,
+                                     "completeness_gap": round(ig.gap, 4)}
+        else:
+            entry = {"inside_bbox": round(saliency.inside_box_share(heat, image), 4)}
         if out_dir is not None:
             path = pictures.save_png(pictures.signed_overlay(image, heat), Path(out_dir) / f"saliency-{method}.png")
             entry["png"] = str(path)
