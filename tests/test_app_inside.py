@@ -155,7 +155,8 @@ def test_change_its_mind_finds_a_change_that_is_read_as_the_target(page_with_a_t
     app.selectbox(key="inside_attack_target").set_value(8).run()
     app.button(key="inside_attack_run").click().run()
     assert not app.exception
-    assert re.search(r"Read 8 \(\d+%\)", _text(app))
+    (sure,) = re.findall(r"Read 8 \((\d+)%\)", _text(app))
+    assert int(sure) >= 60  # as sure as the Draw page needs to say it reads an 8
     assert re.search(r"Budget \*\*[0-9.]+\*\* per pixel; the change measures [0-9.]+", _text(app))
 
 

@@ -12,7 +12,7 @@ import pytest
 from mnist_core.explain import activations, attack, embedding, saliency
 from mnist_core.models import store
 from mnist_core.models.architectures import REGISTRY, get_architecture
-from mnist_core.reading.inference import predict_probabilities
+from mnist_core.reading.inference import UNSURE_BELOW, predict_probabilities
 from tests.conftest import SHIPPED_ARTIFACTS, run_cli
 
 IMAGES = 200
@@ -185,6 +185,7 @@ def test_a_reported_change_of_mind_is_real_and_within_budget(cnn, mnist, norm):
         assert result.size <= result.budget + 1e-5
         read = np.asarray(cnn(result.image.reshape(1, 28, 28, 1), training=False))[0]
         assert read.argmax() == target == result.reading
+        assert read[target] >= UNSURE_BELOW  # sure of it, as the Draw page needs to say it reads the target
     assert successes >= 6  # a CNN without adversarial training gives in within these budgets
 
 

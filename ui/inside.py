@@ -17,6 +17,7 @@ import streamlit as st
 from mnist_core.charts import feature_map_scatter, feature_maps_figure, weight_histogram
 from mnist_core.explain import activations, attack, embedding, pictures, saliency
 from mnist_core.models import store
+from mnist_core.reading.inference import UNSURE_BELOW
 from ui import PERCENT_COLUMN, chart_config, clicked_point, in_percent
 
 LAYERS, LOOKED, FILTERS, AMONG, ALL_MODELS, CHANGE = (
@@ -300,8 +301,10 @@ def _every_model(image: np.ndarray) -> None:
 
 
 def _change_its_mind(model, image: np.ndarray, label: int) -> None:
-    st.caption("The smallest change to your drawing that makes the model read another digit. Often a faint "
-               "haze no person would notice is enough: models can be fooled in ways people cannot.")
+    st.caption(f"The smallest change to your drawing that makes the model read another digit, and be sure of it "
+               f"(at least {UNSURE_BELOW:.0%}, as a reading above needs). The smaller it is, the more easily this "
+               "model is fooled: a faint haze, 0.05 a pixel or less, that no person would notice fools many "
+               "models; a change you can see is one a person might be fooled by too.")
     left, middle, right = st.columns([1, 1, 1], vertical_alignment="bottom")
     target = left.selectbox("Make it read", [d for d in range(10) if d != label], key="inside_attack_target")
     norm = middle.radio("Budget", ["per pixel (L∞)", "in total (L2)"], key="inside_attack_norm",

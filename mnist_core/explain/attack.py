@@ -1,5 +1,6 @@
 """What it takes to change the model's mind: the smallest change to an image that
-makes the model read a chosen other digit.
+makes the model read a chosen other digit, and be sure of it (as sure as the app
+needs to give a reading: ``UNSURE_BELOW``).
 
 ``smallest_change`` runs a targeted projected-gradient attack (PGD, Madry et al.
 2018) at several budgets at once, one image per budget in one batch, and keeps
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mnist_core.explain.probes import as_input, cached
+from mnist_core.reading.inference import UNSURE_BELOW
 
 LINF_BUDGETS = (0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5)
 L2_BUDGETS = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0)
@@ -68,12 +70,15 @@ def _attack_function(model):
 
 
 def smallest_change(model, image, target: int, norm: str = "linf", budgets: tuple[float, ...] | None = None,
-                    steps: int = STEPS) -> ChangedMind:
+                    steps: int = STEPS, sure: float = UNSURE_BELOW) -> ChangedMind:
     """The smallest of ``budgets`` (by default LINF_BUDGETS or L2_BUDGETS) within which
-    a targeted attack makes ``model`` read ``image`` as ``target``, and that change.
+    a targeted attack makes ``model`` read ``image`` as ``target`` with a probability
+    of at least ``sure``, and that change.
 
     Success is checked on the changed image itself, after its last step, so a
-    reported success is one the model really reads as ``target``.
+    reported success is one the model really reads as ``target``, and is sure of: a
+    change that only tips it to 31% for the target would be shown as "?" on the Draw
+    page, not as a changed mind.
     """
     import tensorflow as tf
 
@@ -94,14 +99,14 @@ def smallest_change(model, image, target: int, norm: str = "linf", budgets: tupl
     # One more pass than steps: the last one only reads the last step's images.
     for _ in range(steps + 1):
         moved, probabilities = function(current, *arguments)  # probabilities: of ``current``
-        hit = (np.asarray(probabilities).argmax(axis=1) == target) & ~done
+        hit = (np.asarray(probabilities)[:, target] >= sure) & ~done
         found[hit] = np.asarray(current)[hit]
         done |= hit
         if done[0] or done.all():  # the smallest budget worked, or every one did
             break
         current = moved
     final = np.asarray(model(found, training=False))
-    success = done & (final.argmax(axis=1) == target)
+    success = done & (final[:, target] >= sure)
     base = original[0, :, :, 0]
     if not success.any():
         return ChangedMind(int(target), norm, False, None, base, np.zeros_like(base), final[0])
