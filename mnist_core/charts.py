@@ -320,17 +320,23 @@ def feature_maps_figure(maps, layer: str, scale: int = 3, chosen: int | None = N
     return figure
 
 
-def weight_histogram(counts, edges, strengths, layer: str, height: int = 300) -> go.Figure:
+def weight_histogram(counts, edges, strengths, layer: str, unit: str = "filter", height: int = 300) -> go.Figure:
     """A layer's weights as a histogram (``counts`` per bin between ``edges``) beside the
-    mean absolute weight of each of its filters or units (``strengths``)."""
+    mean absolute weight of each of its filters or units (``strengths``). ``unit`` names
+    them: "filter" or "unit", numbered from 1, or "digit" (the output layer's units,
+    one per digit), numbered from 0 as the digits are."""
     from plotly.subplots import make_subplots
 
-    figure = make_subplots(rows=1, cols=2, subplot_titles=(f"{layer}: weights", "mean |weight| per filter"))
+    figure = make_subplots(rows=1, cols=2, subplot_titles=(f"{layer}: weights", f"mean |weight| per {unit}"))
     centres = [(float(a) + float(b)) / 2 for a, b in zip(edges[:-1], edges[1:], strict=True)]
     figure.add_trace(go.Bar(x=centres, y=[int(c) for c in counts], marker_color=MUTED,
                             hovertemplate="%{x:.3f}: %{y}<extra></extra>"), row=1, col=1)
-    figure.add_trace(go.Bar(x=list(range(1, len(strengths) + 1)), y=[float(s) for s in strengths],
-                            marker_color=ACCENT, hovertemplate="filter %{x}: %{y:.4f}<extra></extra>"),
+    first = 0 if unit == "digit" else 1
+    figure.add_trace(go.Bar(x=list(range(first, first + len(strengths))), y=[float(s) for s in strengths],
+                            marker_color=ACCENT, hovertemplate=f"{unit} %{{x}}: %{{y:.4f}}<extra></extra>"),
                      row=1, col=2)
+    figure.update_xaxes(title_text="weight", row=1, col=1)
+    figure.update_yaxes(title_text="how many", row=1, col=1)
+    figure.update_xaxes(title_text=unit, row=1, col=2, dtick=1 if unit == "digit" else None)
     figure.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), showlegend=False, bargap=0.05)
     return figure

@@ -116,9 +116,25 @@ def test_where_it_looked_shows_three_maps_mostly_on_the_digit(page_with_a_three)
     assert "Integrated gradients:" in _text(app)
 
 
+def _weight_charts(app: AppTest) -> list[dict]:
+    """The specs of the Filters view's weight charts (a histogram beside each unit's mean weight)."""
+    specs = [json.loads(chart.proto.spec) for chart in app.get("plotly_chart")]
+    return [spec for spec in specs if any("mean |weight| per" in note.get("text", "")
+                                          for note in spec["layout"].get("annotations", []))]
+
+
 def test_filters_every_model_and_the_feature_map(page_with_a_three):
     app = _open(page_with_a_three, "Filters")
-    assert any(chart for chart in app.get("plotly_chart"))
+    (weights,) = _weight_charts(app)
+    # At first the output layer: one unit per digit, numbered as the digits are.
+    assert weights["data"][1]["x"] == list(range(10))
+    assert "mean |weight| per digit" in [note["text"] for note in weights["layout"]["annotations"]]
+    convolution = next(layer.name for layer in store.load_model(store.default_model_name()).layers
+                       if len(getattr(layer, "kernel", np.zeros(0)).shape) == 4)
+    app.selectbox(key="inside_filter_layer").set_value(convolution).run()
+    (weights,) = _weight_charts(app)
+    assert weights["data"][1]["x"][0] == 1 and "mean |weight| per filter" in [
+        note["text"] for note in weights["layout"]["annotations"]]
     app = _open(app, "Every model")
     (table,) = app.dataframe
     rows = table.value

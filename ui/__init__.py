@@ -12,7 +12,8 @@ import streamlit as st
 # A table column of accuracies whose cells hold percents (``in_percent``): always two
 # decimals, so that 99.70% does not show as "99.7%" beside 99.53% (the "percent" preset
 # drops trailing zeros).
-PERCENT_COLUMN = st.column_config.NumberColumn(format="%.2f%%")
+PERCENT_FORMAT = "%.2f%%"
+PERCENT_COLUMN = st.column_config.NumberColumn(format=PERCENT_FORMAT)
 
 
 def in_percent(fraction: float | None) -> float | None:

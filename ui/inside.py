@@ -18,7 +18,7 @@ from mnist_core.charts import feature_map_scatter, feature_maps_figure, weight_h
 from mnist_core.explain import activations, attack, embedding, pictures, saliency
 from mnist_core.models import store
 from mnist_core.reading.inference import UNSURE_BELOW
-from ui import PERCENT_COLUMN, chart_config, clicked_point, in_percent
+from ui import PERCENT_COLUMN, PERCENT_FORMAT, chart_config, clicked_point, in_percent
 
 LAYERS, LOOKED, FILTERS, AMONG, ALL_MODELS, CHANGE = (
     "Layers", "Where it looked", "Filters", "Among the digits", "Every model", "Change its mind")
@@ -200,7 +200,7 @@ def _filters(model) -> None:
         st.info("This model has no convolution layer: its first layer weighs every pixel separately.")
     else:
         name, kernels = first
-        tiles = [pictures.signed_image(kernel, scale=12) for kernel in kernels]
+        tiles = [_framed(pictures.signed_image(kernel, scale=12)) for kernel in kernels]
         st.markdown(f"**{name}**: {len(kernels)} filters of {kernels.shape[1]} x {kernels.shape[2]}")
         # A wrapping row: rows of st.columns would stack one filter per line on a phone.
         with st.container(horizontal=True, gap="xsmall", key="inside_filters"):
@@ -212,14 +212,32 @@ def _filters(model) -> None:
     chosen = st.selectbox("Layer", names, index=len(names) - 1, key="inside_filter_layer")
     counts, edges = histograms[chosen]
     strength = dict(strengths)[chosen]
-    st.plotly_chart(weight_histogram(counts, edges, strength, chosen), key="inside_weights",
+    st.plotly_chart(weight_histogram(counts, edges, strength, chosen, _unit_of(model, chosen)), key="inside_weights",
                     config=chart_config(f"weights-{chosen}"))
+
+
+def _framed(tile: np.ndarray, margin: int = 5) -> np.ndarray:
+    """An RGB tile in a thin grey frame with a white margin around it: Streamlit rounds
+    an image's corners, which would cut a 3x3 filter's corner weights."""
+    framed = np.pad(tile, ((1, 1), (1, 1), (0, 0)), constant_values=190)
+    return np.pad(framed, ((margin, margin), (margin, margin), (0, 0)), constant_values=255)
+
+
+def _unit_of(model, layer_name: str) -> str:
+    """What layer ``layer_name``'s kernel is made of: "filter" (a convolution), "digit"
+    (the output layer, one unit per digit) or "unit" (any other dense layer)."""
+    kernel = model.get_layer(layer_name).kernel
+    if len(kernel.shape) == 4:
+        return "filter"
+    kernels = [layer.name for layer in model.layers if hasattr(layer, "kernel")]
+    return "digit" if layer_name == kernels[-1] and kernel.shape[-1] == 10 else "unit"
 
 
 def _among_the_digits(model_name: str, model, image: np.ndarray) -> None:
     st.caption("Every dot is a test digit, placed by what the model's last hidden layer makes of it: digits the "
                "model finds alike sit together. The star is your drawing. Point at a dot to see which digit it "
-               "is; click it to see it beside the map. Below: the training digits it finds most like yours.")
+               "is; click it to see it beside the map. Below: the training digits it finds most like yours, each "
+               "with its distance from yours in those features (smaller: more alike).")
     from mnist_core.data import DataError, load_mnist
 
     try:
@@ -292,11 +310,12 @@ def _every_model(image: np.ndarray) -> None:
             probabilities = predict_probabilities(store.load_model(info.name), image)[0]
         except store.StoreError:
             continue
-        rows.append({"model": info.name, "reads": int(probabilities.argmax()),
-                     "probability": float(probabilities.max()), "test accuracy": in_percent(info.test_accuracy),
-                     "state": info.state_label})
+        # The state beside the name: a FAILED model's reading must not be read without it (on a phone too).
+        rows.append({"model": info.name, "state": info.state_label, "reads": int(probabilities.argmax()),
+                     "probability": in_percent(float(probabilities.max())),
+                     "test accuracy": in_percent(info.test_accuracy)})
     st.dataframe(rows, hide_index=True, width="stretch", column_config={
-        "probability": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1),
+        "probability": st.column_config.ProgressColumn(format=PERCENT_FORMAT, min_value=0, max_value=100),
         "test accuracy": PERCENT_COLUMN})
 
 
