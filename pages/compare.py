@@ -10,7 +10,14 @@ from mnist_core.jobs import progress
 from mnist_core.settings import declaration
 from mnist_core.tables import csv_text
 from mnist_core.training.config import CVConfig
-from mnist_core.training.crossval import CVResults, fold_epoch_rows, fold_rows, load_results, summarise
+from mnist_core.training.crossval import (
+    CVResults,
+    estimated_seconds,
+    fold_epoch_rows,
+    fold_rows,
+    load_results,
+    summarise,
+)
 from ui import chart_config, require_entrypoint
 from ui.jobs import STATE_LABELS, failure_details, progress_bar, show_followed_run, start_and_follow, stop_button
 from ui.settings import setting_input, settings_inputs
@@ -121,12 +128,34 @@ def start(config: CVConfig) -> None:
     start_and_follow(lambda: jobs.start_cross_validation(config), RUN_KEY)
 
 
+def is_reference(job: jobs.Job) -> bool:
+    """Whether the run is marked as the reference (``"reference": true`` in its status.json):
+    the shipped run of the classic tutorial's protocol that BENCHMARKS.md quotes."""
+    return job.status.get("reference") is True
+
+
+def how_long(config: CVConfig) -> str | None:
+    """'about 12 min' for ``config``, judged by the reference run's pace; None without one
+    (or when it did not train one of the architectures)."""
+    reference = next((load_results(job.path) for job in jobs.list_jobs(kind="cv") if is_reference(job)), None)
+    seconds = None if reference is None or config.problems() else estimated_seconds(config, reference)
+    if seconds is None:
+        return None
+    # An estimate: to the minute, or to ten seconds under two minutes.
+    return f"about {round(seconds / 60)} min" if seconds >= 120 else f"about {max(10, round(seconds, -1)):.0f} s"
+
+
 run_col, quick_col, _ = st.columns([1.3, 3.4, 1.1])
 if run_col.button("Run cross-validation", type="primary", icon=":material/play_arrow:", key="cv-start"):
     start(config)
 if quick_col.button(f"Quick comparison: {QUICK['subset']:,} images, {QUICK['folds']} folds, "
                     f"{QUICK['epochs']} epochs", icon=":material/bolt:", key="cv-quick"):
     start(replace(config, **QUICK))
+full, quick = how_long(config), how_long(replace(config, **QUICK))
+if full and quick:
+    # A full run on all the images takes many minutes here: say so before it starts.
+    st.caption(f"Cross-validation with these settings takes {full} of training on this machine (judging by the "
+               f"reference run below); the quick comparison, {quick}. Each also takes a little while to start.")
 
 
 # --- Results ----------------------------------------------------------------------
@@ -135,12 +164,6 @@ CHOSEN_KEY = "cv_chosen"
 KNOWN_KEY = "cv_known_runs"  # the runs with results that the Results section listed last time
 DEFAULT_KEY = "cv_default_runs"  # the selection it last made by itself
 REFERENCE_LABEL = "reference: the tutorial's 5-fold protocol"
-
-
-def is_reference(job: jobs.Job) -> bool:
-    """Whether the run is marked as the reference (``"reference": true`` in its status.json):
-    the shipped run of the classic tutorial's protocol that BENCHMARKS.md quotes."""
-    return job.status.get("reference") is True
 
 
 def default_selection(run_ids: list[str], references: set[str]) -> list[str]:

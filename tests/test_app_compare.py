@@ -5,6 +5,7 @@ per-fold learning curves."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import pytest
@@ -15,7 +16,7 @@ from mnist_core.charts import cv_learning_curves
 from mnist_core.fileio import write_json_atomic
 from mnist_core.jobs import runs
 from mnist_core.training.config import CVConfig
-from mnist_core.training.crossval import CVResults, FoldResult, run_cross_validation, save_results
+from mnist_core.training.crossval import CVResults, FoldResult, load_results, run_cross_validation, save_results
 from tests.conftest import REPO_ROOT, SHIPPED_ARTIFACTS
 from tests.helpers import wait_until_done
 
@@ -257,3 +258,14 @@ def test_many_folds_still_get_distinct_colours():
     many = [{"fold": fold, "history": history(fold)} for fold in range(1, 16)]
     colours = colours_by_fold(cv_learning_curves(many, "loss").to_plotly_json())
     assert len(set.union(*colours.values())) == 15
+
+
+def test_the_page_says_how_long_a_comparison_will_take_before_it_starts(shipped_reference, compare_page):
+    (estimate,) = [caption.value for caption in compare_page.caption if "takes about" in caption.value]
+    minutes, quick = re.search(r"takes about (\d+) min of training.*the quick comparison, about (\d+) s",
+                               estimate).groups()
+    # The default choice, baseline_cnn and deeper_cnn on all the images at their default 10 epochs (the
+    # reference's protocol): what the reference run took for them.
+    reference = load_results(paths.runs_dir() / REFERENCE)
+    took = sum(f.seconds for arch in ("baseline_cnn", "deeper_cnn") for f in reference.archs[arch])
+    assert int(minutes) == round(took / 60) and 0 < int(quick) < 120

@@ -11,6 +11,7 @@ from mnist_core.jobs import runs
 from mnist_core.training.config import CVConfig
 from mnist_core.training.crossval import (
     CVResults,
+    estimated_seconds,
     fold_indices,
     load_results,
     run_cross_validation,
@@ -141,3 +142,25 @@ def test_the_shipped_reference_run_is_complete():
     assert len(set(results.data["fold_checksums"])) == 5 and results.data["images"] == 60000
     for row in summarise(results):
         assert 0.98 < row.mean < 0.995 and row.std < 0.005
+
+
+def test_the_time_a_comparison_takes_is_estimated_from_the_reference_runs_pace():
+    from dataclasses import replace
+
+    from tests.conftest import SHIPPED_ARTIFACTS
+
+    (reference_run,) = [run for run in runs.list_runs(SHIPPED_ARTIFACTS / "runs", kind="cv")
+                        if run.config.get("epochs") == 10 and run.config.get("batch_size") == 32]
+    reference = load_results(reference_run.path)
+    # Its own settings: exactly the time it took.
+    took = sum(f.seconds for folds in reference.archs.values() for f in folds)
+    assert estimated_seconds(reference.config, reference) == pytest.approx(took)
+    # Twice the epochs, or three folds of a tenth of the images: in proportion to the images trained on.
+    one = replace(reference.config, archs=("deeper_cnn",))
+    alone = estimated_seconds(one, reference)
+    assert alone == pytest.approx(sum(f.seconds for f in reference.archs["deeper_cnn"]))
+    assert estimated_seconds(replace(one, epochs=20), reference) == pytest.approx(2 * alone)
+    small = replace(one, subset=6000, folds=3)
+    assert estimated_seconds(small, reference) == pytest.approx(alone * (3 * 4000) / (5 * 48000))
+    # An architecture the reference never trained: no estimate.
+    assert estimated_seconds(replace(one, archs=("deeper_cnn", "mlp")), reference) is None

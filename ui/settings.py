@@ -46,7 +46,7 @@ def _whole(bound: float | None) -> int | None:
 @dataclass
 class SettingsForm:
     """What ``settings_inputs`` drew: the chosen values, and where a page's own
-    widgets fit in after them (the next free cell of the grid and of the switch row)."""
+    widgets fit in after them (the next free cell of the grid, and the switch row)."""
 
     values: dict[str, Any]
     next_cell: Any
@@ -54,9 +54,10 @@ class SettingsForm:
 
 
 def settings_inputs(config_class, values: dict[str, Any], key: Callable[[str], str], skip: tuple[str, ...] = (),
-                    columns: int = 3, switch_columns: int = 4) -> SettingsForm:
+                    columns: int = 3) -> SettingsForm:
     """A widget for every declared setting of ``config_class`` but those in ``skip``,
-    in declaration order: values in a grid of ``columns``, switches in a row below.
+    in declaration order: values in a grid of ``columns``, switches in a row below
+    that wraps (each as wide as its label: in equal columns, long labels were cut off).
 
     ``values``: where each widget starts (a config's resolved values); ``key(name)``:
     each widget's key.
@@ -68,7 +69,7 @@ def settings_inputs(config_class, values: dict[str, Any], key: Callable[[str], s
     grid = st.columns(columns)
     for index, (item, spec) in enumerate(value_items):
         chosen[item.name] = setting_input(grid[index % columns], spec, values.get(item.name), key(item.name))
-    row = st.columns(max(len(switch_items) + 1, switch_columns))
-    for index, (item, spec) in enumerate(switch_items):
-        chosen[item.name] = setting_input(row[index], spec, values.get(item.name), key(item.name))
-    return SettingsForm(chosen, grid[len(value_items) % columns], row[len(switch_items)])
+    row = st.container(horizontal=True, gap="medium", key=key("switches"))
+    for item, spec in switch_items:
+        chosen[item.name] = setting_input(row, spec, values.get(item.name), key(item.name))
+    return SettingsForm(chosen, grid[len(value_items) % columns], row)

@@ -180,15 +180,18 @@ class CVConfig:
             return errors
         if self.subset is not None and self.subset > n_available:
             return [*errors, _too_many_images(self.subset, n_available)]
-        n_total = self.subset or n_available
-        # Each fold trains on (k-1)/k of the images and validates on the rest.
-        n_fold_train = n_total - math.ceil(n_total / self.folds)
+        n_fold_train = self.fold_training_images(n_available)
         for name in self.archs if "archs" not in wrong else ():
             for problem in self.fold_config(name).problems(n_fold_train):
                 message = f"{name}: {problem}" if len(self.archs) > 1 else problem
                 if message not in errors:
                     errors.append(message)
         return errors
+
+    def fold_training_images(self, n_available: int = 60000) -> int:
+        """How many images each fold trains on: (k-1)/k of the images; the rest validate."""
+        n_total = self.subset or n_available
+        return n_total - math.ceil(n_total / self.folds)
 
     def fold_config(self, arch: str) -> TrainConfig:
         """The TrainConfig that trains ``arch`` on one fold: the held-out fold validates,

@@ -130,6 +130,22 @@ def summarise(results: CVResults) -> list[Summary]:
     return rows
 
 
+def estimated_seconds(config: CVConfig, reference: CVResults) -> float | None:
+    """About how long ``config`` will take to train, from how fast each of its
+    architectures trained in the ``reference`` run: its seconds per epoch per training
+    image, times the epochs and images ``config`` asks for, over all its folds. None
+    when the reference has not trained one of them."""
+    total = 0.0
+    for arch in config.archs:
+        folds = reference.archs.get(arch)
+        if not folds:
+            return None
+        pace = sum(f.seconds for f in folds) / (sum(f.epochs for f in folds) * reference.config.fold_training_images())
+        epochs = config.fold_config(arch).resolved().epochs
+        total += pace * epochs * config.fold_training_images() * config.folds
+    return total
+
+
 def run_cross_validation(
     config: CVConfig,
     data,
