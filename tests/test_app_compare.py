@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import time
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -14,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from mnist_core import jobs, paths
 from mnist_core.charts import cv_learning_curves
 from mnist_core.fileio import write_json_atomic
-from mnist_core.jobs import runs
+from mnist_core.jobs import progress, runs
 from mnist_core.training.config import CVConfig
 from mnist_core.training.crossval import CVResults, FoldResult, load_results, run_cross_validation, save_results
 from tests.conftest import REPO_ROOT, SHIPPED_ARTIFACTS
@@ -87,6 +88,16 @@ def test_a_tiny_run_from_the_page(compare_page):
     compare_page.run()
     table = summary_table(compare_page)
     assert list(table["architecture"]) == ["lenet_tanh"] and list(table["n"]) == [2]
+    # The ended run's bar says how long it took, from its own events: not the last fold's
+    # epoch and batch, nor a time that keeps growing after it ended.
+    (bar,) = [element.proto.text for element in compare_page.get("progress")]
+    events = job.progress()
+    took = progress.format_duration(max(e["time"] for e in events) - min(e["time"] for e in events
+                                                                         if e["event"] == "train_start"))
+    assert bar == f"Finished in {took}"
+    time.sleep(1.5)
+    compare_page.run()
+    assert [element.proto.text for element in compare_page.get("progress")] == [bar]
 
 
 # --- Which runs Results shows ------------------------------------------------------

@@ -109,15 +109,24 @@ def stop_button(job: jobs.Job, key: str) -> None:
 
 def progress_bar(job: jobs.Job, events: list[dict], units_done: int = 0, units_total: int = 1,
                  prefix: str = "") -> None:
-    """A progress bar with epoch, batch and time left."""
-    where = progress.position(events, time.time(), units_done, units_total)
+    """A progress bar with epoch, batch and time left; for a run that has ended, how long
+    it took (to its last event, not to now) and, unless it finished, where it ended."""
+    last_event = max((event["time"] for event in events if isinstance(event.get("time"), (int, float))), default=None)
+    now = time.time() if job.active or last_event is None else last_event
+    where = progress.position(events, now, units_done, units_total)
     if where is None:
-        st.progress(0.0, text=f"{prefix}Loading data and building the model...")
+        if job.active:
+            st.progress(0.0, text=f"{prefix}Loading data and building the model...")
         return
-    text = (f"{prefix}Epoch {where.epoch}/{where.epochs} · batch {where.batch}/{where.batches} · "
-            f"{progress.format_duration(where.elapsed_seconds)} elapsed")
+    took = progress.format_duration(where.elapsed_seconds)
+    at = f"{where.epoch}/{where.epochs} · batch {where.batch}/{where.batches}"
     if job.active:
-        text += f" · about {progress.format_duration(where.remaining_seconds)} left"
+        text = (f"{prefix}Epoch {at} · {took} elapsed · "
+                f"about {progress.format_duration(where.remaining_seconds)} left")
+    elif job.state == RunState.FINISHED:
+        text = f"{prefix}Finished in {took}"
+    else:
+        text = f"{prefix}Ended at epoch {at}, after {took}"
     st.progress(where.fraction if job.active else 1.0 if job.state == RunState.FINISHED else where.fraction,
                 text=text)
 
