@@ -90,12 +90,14 @@ def training_curves(curves, metric: str, height: int = 320) -> go.Figure:
 
 
 def cv_box_plot(groups: dict[str, list[float]], height: int = 380) -> go.Figure:
-    """One box of fold accuracies per label (architecture, or architecture and run), side
-    by side, every fold shown as a point; y in percent."""
+    """One box of fold accuracies per label (architecture, or "architecture · run"), side
+    by side, every fold shown as a point; y in percent. A label's parts go on lines of
+    their own under its box: on one line, side by side on a phone, they ran into each other."""
     figure = go.Figure()
     for label, accuracies in groups.items():
         figure.add_trace(go.Box(
-            y=[100.0 * a for a in accuracies], name=label, boxpoints="all", jitter=0.3, pointpos=0,
+            y=[100.0 * a for a in accuracies], name=label.replace(" · ", "<br>"), boxpoints="all", jitter=0.3,
+            pointpos=0,
             boxmean="sd", hovertemplate="%{y:.3f}%<extra>" + label + "</extra>",
         ))
     figure.update_layout(

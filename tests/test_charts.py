@@ -82,3 +82,11 @@ def test_each_dot_of_the_digit_map_carries_its_test_index_and_reading():
     ring, star = figure.data[-2], figure.data[-1]
     assert (ring.x[0], ring.y[0]) == (2.0, 0.5)  # the chosen test image is ringed
     assert star.name == "your drawing"
+
+
+def test_the_fold_box_plot_puts_a_runs_name_under_its_architecture():
+    from mnist_core.charts import cv_box_plot
+
+    figure = cv_box_plot({"deeper_cnn · 20261207-123131": [0.99, 0.98], "baseline_cnn": [0.97, 0.985]})
+    assert [trace.name for trace in figure.data] == ["deeper_cnn<br>20261207-123131", "baseline_cnn"]
+    assert list(figure.data[0].y) == [99.0, 98.0] and "deeper_cnn · 20261207-123131" in figure.data[0].hovertemplate
