@@ -407,10 +407,14 @@ def cmd_scorecard(args, argv) -> int:
 
 
 def cmd_export(args, argv) -> int:
-    from mnist_core.models.importing import export_model
+    from mnist_core.models import store
+    from mnist_core.models.importing import adapter_note, export_model
 
     written = export_model(args.name, args.path)
     print("wrote " + " and ".join(str(path) for path in written))
+    note = adapter_note(store.get_model_info(args.name).metadata)
+    if note:
+        print(note)
     return EXIT_OK
 
 

@@ -12,7 +12,7 @@ import streamlit as st
 from mnist_core import jobs
 from mnist_core.jobs import runs
 from mnist_core.models import store
-from mnist_core.models.importing import MAX_IMPORT_MB
+from mnist_core.models.importing import MAX_IMPORT_MB, adapter_note
 from ui import PERCENT_COLUMN, in_percent, require_entrypoint
 from ui.models import MODEL_KEY, choose_model_next_run, selected_model_name
 from ui.scorecard import scorecard_section
@@ -195,6 +195,9 @@ else:
 metadata_file.download_button("Download its metadata (.json)", json.dumps(info.metadata, indent=2),
                               file_name=f"{name}.json", mime="application/json", icon=":material/download:",
                               key="models_download_metadata")
+exported_as = adapter_note(info.metadata)
+if exported_as:
+    st.caption(exported_as)
 
 make_default, rename, delete = st.columns(3, vertical_alignment="bottom")
 with make_default:

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from mnist_core.models import store
-from mnist_core.models.importing import ImportRefused, export_model, import_model, legacy_h5_bytes
+from mnist_core.models.importing import ImportRefused, adapter_note, export_model, import_model, legacy_h5_bytes
 from tests.conftest import run_cli
 
 IMAGES = 2000  # trained on this many for one epoch: enough to be far above chance
@@ -262,6 +262,16 @@ def test_export_writes_keras_and_legacy_h5_that_read_the_same(tutorial_files, mn
     np.testing.assert_allclose(np.asarray(again(mnist.x_test[:50, :, :, None] / 255.0)), expected, atol=1e-6)
     metadata = json.loads((tmp_path / "out.keras.json").read_text())
     assert metadata["name"] == "to-export" and metadata["imported"]["from"] == ["model.keras"]
+    # The file imported took (28, 28) and ended in logits: the export says it takes (28, 28, 1) and ends in
+    # probabilities, and it does, giving the softmax of what the original gave.
+    assert "takes images of shape (28, 28, 1), where the file imported took (28, 28)" in result.stdout
+    assert "ends in probabilities, where the file imported ended in logits" in result.stdout
+    _, original, _ = tutorial_files["keras"]
+    softmax = np.asarray(keras.ops.softmax(original(mnist.x_test[:50] / 255.0)))
+    np.testing.assert_allclose(expected, softmax, atol=1e-5)
+    import_model(tutorial_files["h5"][0], "as-it-was", data=mnist)  # (28, 28, 1) in, probabilities out
+    assert adapter_note(store.get_model_info("as-it-was").metadata) is None
+    assert "exported as MNIST Studio reads" not in run_cli("export", "as-it-was", str(tmp_path / "b.keras")).stdout
     bad = run_cli("export", "to-export", str(tmp_path / "out.onnx"))
     assert bad.returncode == 2 and "error: export to a .keras or .h5 file" in bad.stderr
 
@@ -306,6 +316,9 @@ def test_the_models_page_imports_an_upload_and_refuses_a_bad_one(tutorial_files,
     # The sidebar's picker chooses it on its next run (AppTest runs no sidebar after switch_page).
     assert app.session_state[NEXT_MODEL_KEY] == "uploaded"
     assert any("Imported from model.json, model.h5" in caption.value for caption in app.caption)
+    note = adapter_note(info.metadata)  # this tutorial's MLP takes 784 values: the download says it takes images
+    assert note and "where the file imported took (784,)" in note
+    assert note in [caption.value for caption in app.caption]
     downloads = {button.proto.label for button in app.get("download_button")}
     assert downloads == {"Download the model (.keras)", "Download as legacy .h5", "Download its metadata (.json)"}
 

@@ -282,6 +282,24 @@ def import_model(paths: list[str | Path], name: str, data=None, models_root: Pat
     return info
 
 
+def adapter_note(metadata: dict) -> str | None:
+    """For an imported model that ``adapt`` changed, what its exported file takes and gives
+    that the file imported did not (a sentence); None for any other model."""
+    imported = metadata.get("imported")
+    if not isinstance(imported, dict):
+        return None
+    shape, logits = tuple(imported.get("input_shape") or (28, 28, 1)), bool(imported.get("logits"))
+    changes = []
+    if shape != (28, 28, 1):
+        changes.append(f"it takes images of shape (28, 28, 1), where the file imported took {shape} "
+                       "(a Reshape in front: give it x[..., None])")
+    if logits:
+        changes.append("it ends in probabilities, where the file imported ended in logits (a Softmax after them)")
+    if not changes:
+        return None
+    return "It is exported as MNIST Studio reads with it: " + "; ".join(changes) + "."
+
+
 def export_model(name: str, destination: str | Path, models_root: Path | None = None) -> list[Path]:
     """Write saved model ``name`` to ``destination`` (``.keras``: the file as saved;
     ``.h5``: legacy HDF5, written by Keras), with its metadata beside it
