@@ -141,7 +141,8 @@ rows = [
     for info in infos
 ]
 st.dataframe(
-    rows, hide_index=True, width="stretch", key="models_table",
+    # Every model in view: at the default height, past ten the newest imports hid below the fold.
+    rows, hide_index=True, width="stretch", height="content", key="models_table",
     column_config={
         "default": st.column_config.TextColumn("", width=30),
         "test accuracy": PERCENT_COLUMN,

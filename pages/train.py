@@ -170,12 +170,13 @@ else:
         rows.append({
             "run": job.run_id,
             "architecture": config_row.get("arch"),
-            "settings": describe_settings(config_row, job.training_settings()),
-            "best val. accuracy": in_percent(max(val)) if val else None,
+            # What a run reached first; its long settings line last, where it may run past the page.
             "test accuracy": in_percent(status.get("test_accuracy")),
+            "best val. accuracy": in_percent(max(val)) if val else None,
             "time": progress.format_duration(status.get("train_seconds")),
             "status": job.state,
             "model": status.get("model"),
+            "settings": describe_settings(config_row, job.training_settings()),
         })
     table = st.dataframe(
         rows, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
