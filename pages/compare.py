@@ -134,10 +134,9 @@ def is_reference(job: jobs.Job) -> bool:
     return job.status.get("reference") is True
 
 
-def how_long(config: CVConfig) -> str | None:
-    """'about 12 min' for ``config``, judged by the reference run's pace; None without one
-    (or when it did not train one of the architectures)."""
-    reference = next((load_results(job.path) for job in jobs.list_jobs(kind="cv") if is_reference(job)), None)
+def how_long(config: CVConfig, reference: CVResults | None) -> str | None:
+    """'about 12 min' for ``config``, judged by the ``reference`` run's pace; None without
+    one (or when it did not train one of the architectures, or the settings are wrong)."""
     seconds = None if reference is None or config.problems() else estimated_seconds(config, reference)
     if seconds is None:
         return None
@@ -151,7 +150,8 @@ if run_col.button("Run cross-validation", type="primary", icon=":material/play_a
 if quick_col.button(f"Quick comparison: {QUICK['subset']:,} images, {QUICK['folds']} folds, "
                     f"{QUICK['epochs']} epochs", icon=":material/bolt:", key="cv-quick"):
     start(replace(config, **QUICK))
-full, quick = how_long(config), how_long(replace(config, **QUICK))
+reference_results = next((load_results(job.path) for job in jobs.list_jobs(kind="cv") if is_reference(job)), None)
+full, quick = how_long(config, reference_results), how_long(replace(config, **QUICK), reference_results)
 if full and quick:
     # A full run on all the images takes many minutes here: say so before it starts.
     st.caption(f"Cross-validation with these settings takes {full} of training on this machine (judging by the "
