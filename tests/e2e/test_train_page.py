@@ -54,7 +54,7 @@ def test_start_watch_follow_in_a_second_tab_and_stop(page, app_server, browser, 
     # Where it really stopped, the same in the outcome and on the progress bar (not a full epoch).
     epoch, batch, batches = re.search(r"Stopped in epoch (\d+) at batch ([\d,]+) of ([\d,]+)", outcome).groups()
     bar = page.get_by_test_id("stProgress").first.inner_text()
-    assert f"Epoch {epoch}/40 · batch {batch.replace(',', '')}/{batches.replace(',', '')}" in bar
+    assert f"Ended at epoch {epoch}/40 · batch {batch.replace(',', '')}/{batches.replace(',', '')}, after" in bar
     assert plotted_points(page) >= 4
     page.screenshot(path=str(screenshot_dir / "train-stopped.png"), full_page=True)
 
