@@ -212,7 +212,8 @@ def _filters(model) -> None:
     chosen = st.selectbox("Layer", names, index=len(names) - 1, key="inside_filter_layer")
     counts, edges = histograms[chosen]
     strength = dict(strengths)[chosen]
-    st.plotly_chart(weight_histogram(counts, edges, strength, chosen, _unit_of(model, chosen)), key="inside_weights",
+    st.plotly_chart(weight_histogram(counts, edges, strength, chosen, _unit_of(model, chosen, names[-1])),
+                    key="inside_weights",
                     config=chart_config(f"weights-{chosen}"))
 
 
@@ -223,14 +224,14 @@ def _framed(tile: np.ndarray, margin: int = 5) -> np.ndarray:
     return np.pad(framed, ((margin, margin), (margin, margin), (0, 0)), constant_values=255)
 
 
-def _unit_of(model, layer_name: str) -> str:
+def _unit_of(model, layer_name: str, last_with_kernel: str) -> str:
     """What layer ``layer_name``'s kernel is made of: "filter" (a convolution), "digit"
-    (the output layer, one unit per digit) or "unit" (any other dense layer)."""
+    (the output layer, ``last_with_kernel``, one unit per digit) or "unit" (any other
+    dense layer)."""
     kernel = model.get_layer(layer_name).kernel
     if len(kernel.shape) == 4:
         return "filter"
-    kernels = [layer.name for layer in model.layers if hasattr(layer, "kernel")]
-    return "digit" if layer_name == kernels[-1] and kernel.shape[-1] == 10 else "unit"
+    return "digit" if layer_name == last_with_kernel and kernel.shape[-1] == 10 else "unit"
 
 
 def _among_the_digits(model_name: str, model, image: np.ndarray) -> None:

@@ -111,8 +111,9 @@ def progress_bar(job: jobs.Job, events: list[dict], units_done: int = 0, units_t
                  prefix: str = "") -> None:
     """A progress bar with epoch, batch and time left; for a run that has ended, how long
     it took (to its last event, not to now) and, unless it finished, where it ended."""
-    last_event = max((event["time"] for event in events if isinstance(event.get("time"), (int, float))), default=None)
-    now = time.time() if job.active or last_event is None else last_event
+    # An ended run is timed to its last event; only a live one to now.
+    now = time.time() if job.active else max(
+        (event["time"] for event in events if isinstance(event.get("time"), (int, float))), default=time.time())
     where = progress.position(events, now, units_done, units_total)
     if where is None:
         if job.active:
