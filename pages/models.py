@@ -134,8 +134,10 @@ rows = [
         "architecture": info.arch,
         "test accuracy": in_percent(info.test_accuracy),
         "size": megabytes(info.size_bytes),
-        "trained": str(info.metadata.get("created", ""))[:16].replace("T", " "),
-        "run": run_of(info) or ("(run not kept)" if info.metadata.get("run_id") else ""),
+        # An imported model was made elsewhere: its file says only when it came in.
+        "added": str(info.metadata.get("created", ""))[:16].replace("T", " "),
+        "run": run_of(info) or ("(run not kept)" if info.metadata.get("run_id") else
+                                "(imported)" if info.metadata.get("imported") else ""),
         **({"why": info.reason or ""} if something_wrong else {}),
     }
     for info in infos
@@ -146,6 +148,7 @@ st.dataframe(
     column_config={
         "default": st.column_config.TextColumn("", width=30),
         "test accuracy": PERCENT_COLUMN,
+        "added": st.column_config.TextColumn(help="when it was trained here, or imported"),
         "why": st.column_config.TextColumn("what is wrong", width="large"),
     },
 )

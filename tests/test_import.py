@@ -316,6 +316,8 @@ def test_the_models_page_imports_an_upload_and_refuses_a_bad_one(tutorial_files,
     # The sidebar's picker chooses it on its next run (AppTest runs no sidebar after switch_page).
     assert app.session_state[NEXT_MODEL_KEY] == "uploaded"
     assert any("Imported from model.json, model.h5" in caption.value for caption in app.caption)
+    (row,) = app.dataframe[0].value.to_dict("records")
+    assert row["run"] == "(imported)" and row["added"].startswith(info.metadata["created"][:10])
     note = adapter_note(info.metadata)  # this tutorial's MLP takes 784 values: the download says it takes images
     assert note and "where the file imported took (784,)" in note
     assert note in [caption.value for caption in app.caption]

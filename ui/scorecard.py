@@ -9,38 +9,36 @@ from mnist_core.digitsets import find_pendigits, find_usps
 from mnist_core.models import robustness
 from ui import PERCENT_COLUMN, in_percent
 
-# The table's columns, short enough for all of them to fit a 1280-pixel page, and what
-# each holds (a tooltip on its header).
-COLUMN_HELP = {
-    "MNIST test": "the 10,000 MNIST test images",
-    "pen, as written": "the 7,494 pen-written digits, drawn through the Draw page's pipeline at the size written",
-    "pen, filling the pad": "the same pen-written digits, each drawn to fill the pad",
-    "USPS scans": "the 7,291 scanned USPS digits, through the pipeline an uploaded picture takes",
-    "USPS, resized": "the same scans, plainly resized into MNIST's 20x20 box and padded",
-    "corruptions": "the mean over the nine corruptions of MNIST test (each one: 'Each corruption')",
-    "USPS split": "how many scans only the picture pipeline read wrong / only the plain resize did",
-}
+# The table's columns, short enough for all of them to fit a 1280-pixel page: each one's
+# header, what it holds (a tooltip on the header) and how a scorecard gives it.
+COLUMNS = (
+    ("MNIST test", "the 10,000 MNIST test images",
+     lambda card: in_percent(card["mnist_test"])),
+    ("pen, as written", "the 7,494 pen-written digits, drawn through the Draw page's pipeline at the size written",
+     lambda card: in_percent(card["pen_digits"].get("written scale"))),
+    ("pen, filling the pad", "the same pen-written digits, each drawn to fill the pad",
+     lambda card: in_percent(card["pen_digits"].get("filling the canvas"))),
+    ("USPS scans", "the 7,291 scanned USPS digits, through the pipeline an uploaded picture takes",
+     lambda card: in_percent(card["usps"].get("picture pipeline"))),
+    ("USPS, resized", "the same scans, plainly resized into MNIST's 20x20 box and padded",
+     lambda card: in_percent(card["usps"].get("resize and pad"))),
+    ("corruptions", "the mean over the nine corruptions of MNIST test (each one: 'Each corruption')",
+     lambda card: in_percent(card["corruption_mean"])),
+    # Last, a text column ("13 / 11 (p 0.84)"): the detail behind the two USPS columns.
+    ("USPS split", "how many scans only the picture pipeline read wrong / only the plain resize did",
+     lambda card: robustness.usps_split_text(card["usps"])),
+)
+TEXT_COLUMNS = {"USPS split"}
 
 
 def _row(name: str, card: dict) -> dict:
-    pen, usps = card["pen_digits"], card["usps"]
-    return {
-        "model": name,
-        "MNIST test": in_percent(card["mnist_test"]),
-        "pen, as written": in_percent(pen.get("written scale")),
-        "pen, filling the pad": in_percent(pen.get("filling the canvas")),
-        "USPS scans": in_percent(usps.get("picture pipeline")),
-        "USPS, resized": in_percent(usps.get("resize and pad")),
-        "corruptions": in_percent(card["corruption_mean"]),
-        # Last, a text column ("13 / 11 (p 0.84)"): the detail behind the two USPS columns.
-        "USPS split": robustness.usps_split_text(usps),
-    }
+    return {"model": name, **{column: value_of(card) for column, _, value_of in COLUMNS}}
 
 
 def _column_config() -> dict:
-    """Each column's tooltip (COLUMN_HELP); the percent columns shown as PERCENT_COLUMN shows them."""
-    return {column: ({"help": what} if column == "USPS split" else {**PERCENT_COLUMN, "help": what})
-            for column, what in COLUMN_HELP.items()}
+    """Each column's tooltip; the percent columns shown as PERCENT_COLUMN shows them."""
+    return {column: ({"help": what} if column in TEXT_COLUMNS else {**PERCENT_COLUMN, "help": what})
+            for column, what, _ in COLUMNS}
 
 
 def _score(name: str) -> None:
