@@ -174,10 +174,10 @@ if isinstance(imported, dict):
     st.caption(f"Imported from {', '.join(map(str, imported.get('from', [])))}, "
                f"{str(imported.get('at', ''))[:16].replace('T', ' ')}; {info.metadata.get('params', 0):,} "
                "parameters. The same import from a terminal:")
-    st.code(command or "", language="bash")
+    st.code(command or "", language="bash", wrap_lines=True)
 elif command:
     st.caption("Trained by:")
-    st.code(command, language="bash")
+    st.code(command, language="bash", wrap_lines=True)  # a long command in view, not scrolled sideways
 run_id = run_of(info)
 if run_id:
     st.page_link("pages/train.py", label=f"Its training run, {run_id}", icon=":material/monitoring:",
