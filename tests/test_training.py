@@ -182,6 +182,21 @@ def test_rotation_turns_the_image(tiny_data):
     np.testing.assert_allclose(out.sum(axis=(1, 2, 3)), images.sum(axis=(1, 2, 3)), rtol=0.25)
 
 
+def test_noise_gives_each_image_its_own_strength_within_the_range():
+    import tensorflow as tf
+
+    from mnist_core.training.augment import AugmentSettings, augment_batch
+
+    noise_only = AugmentSettings(scale_range=(1, 1), max_shift_px=0, thickness_range=(0, 0), max_noise_std=0.2)
+    grey = np.full((256, 28, 28, 1), 0.5, np.float32)  # mid-grey: the clipping to [0, 1] hardly bites
+    out = augment_batch(tf.constant(grey), tf.random.Generator.from_seed(3), noise_only).numpy()
+    assert out.min() >= 0.0 and out.max() <= 1.0
+    spread = (out - grey).std(axis=(1, 2, 3))
+    assert spread.max() < 0.21 and spread.min() < 0.02 and np.median(spread) == pytest.approx(0.1, abs=0.03)
+    again = augment_batch(tf.constant(grey), tf.random.Generator.from_seed(3), noise_only).numpy()
+    np.testing.assert_array_equal(out, again)
+
+
 def test_augmentation_shifts_move_the_centre_of_mass(tiny_data):
     import tensorflow as tf
 

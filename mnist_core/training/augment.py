@@ -28,6 +28,14 @@ the way the Draw page renders a drawing (``synthetic.py``, ``train --pen-digits`
 These defaults serve drawn digits. An architecture may declare ranges of its own
 (``Architecture.augmentation``): ``record_cnn``, made for MNIST's test set, turns
 digits up to 10 degrees and leaves their thickness alone.
+
+Pixel noise (``max_noise_std``) is off everywhere for now. With it at 0.25,
+``record_cnn`` (26 epochs, seed 1, 2026-12-07) read 99.63% of the validation
+images, as without it, and 99.65% of MNIST test against 99.70%. It read noisy
+MNIST test (the scorecard's corruption, standard deviation 0.2) at 99.6%, against
+73.4%, and its mean over the nine corruptions rose from 95.45% to 97.98%; thinned
+strokes fell from 97.7% to 94.1%. It is the next candidate for a record network
+that could also be the default.
 """
 
 from __future__ import annotations
@@ -48,6 +56,8 @@ class AugmentSettings:
     # Off by default: on real handwriting they cost more than they gave (see above).
     max_rotation_deg: float = 0.0
     max_shear_deg: float = 0.0
+    # Per image, Gaussian pixel noise of a standard deviation drawn from [0, max] (0-1 range).
+    max_noise_std: float = 0.0
 
 
 DEFAULT_SETTINGS = AugmentSettings()
@@ -71,7 +81,7 @@ def augment_batch(images, generator, settings: AugmentSettings = DEFAULT_SETTING
     scale = uniform(*settings.scale_range)
     shift_x = uniform(-settings.max_shift_px, settings.max_shift_px)
     shift_y = uniform(-settings.max_shift_px, settings.max_shift_px)
-    return tf.raw_ops.ImageProjectiveTransformV3(
+    images = tf.raw_ops.ImageProjectiveTransformV3(
         images=images,
         transforms=_inverse_affine(rotation, shear, scale, shift_x, shift_y, size=28.0),
         output_shape=tf.constant([28, 28], dtype=tf.int32),
@@ -79,6 +89,10 @@ def augment_batch(images, generator, settings: AugmentSettings = DEFAULT_SETTING
         interpolation="BILINEAR",
         fill_mode="CONSTANT",
     )
+    if settings.max_noise_std > 0:
+        noise_std = tf.reshape(uniform(0.0, settings.max_noise_std), [-1, 1, 1, 1])
+        images = tf.clip_by_value(images + noise_std * generator.normal(tf.shape(images)), 0.0, 1.0)
+    return images
 
 
 def _change_thickness(images, factor):
